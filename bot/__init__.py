@@ -1,0 +1,1 @@
+"""recallbot core: dataset, matching, commands. Knows nothing of chat platforms."""

@@ -1,0 +1,38 @@
+"""Start-up shared by every entry point: configuration, database, bundled dataset."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.commands import Core
+from bot.config import Config
+from bot.dataset import load_bundled
+from bot.errors import RecallbotError
+from storage.db import make_engine, migrate
+
+logger = logging.getLogger(__name__)
+
+
+class StartupError(RecallbotError):
+    """recallbot cannot start; the message says why and what to do."""
+
+
+def open_core(config: Config) -> Core:
+    """Open the database, migrate it, load the bundled dataset and return the core."""
+    engine = make_engine(config.storage.url)
+    core = Core(engine)
+    try:
+        migrate(engine)
+        with core.session() as session:
+            report = load_bundled(session, core.clock())
+            session.commit()
+    except SQLAlchemyError as error:
+        engine.dispose()
+        where = make_url(config.storage.url).render_as_string(hide_password=True)
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise StartupError(f"Could not open the database {where} ({reason}). Is it running, and is [storage] url right?") from None
+    logger.info("bundled dataset: %d new, %d updated, %d unchanged", len(report.new), len(report.updated), report.unchanged)
+    return core

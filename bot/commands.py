@@ -1,0 +1,253 @@
+"""Platform-neutral commands. Each takes the core, a destination and its argument text,
+and returns a :class:`Reply` that an adapter renders for its platform."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot import messages
+from bot.errors import UsageError
+from bot.events import KeyType
+from bot.matching import CheckResult, Match, Verdict, Vocabulary, check as check_query, clean_query
+from bot.normalize import has_digit, model_key, name_key
+from storage import repo
+from storage.repo import Destination
+
+logger = logging.getLogger(__name__)
+
+MAX_SHOWN = 5
+MAX_SUBSCRIPTIONS = 100
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+_TYPE_WORDS = {t.value: t for t in (KeyType.BRAND, KeyType.MODEL, KeyType.SUPPLIER)}
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Button:
+    """An action offered under a reply; ``command`` is what pressing it runs."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot answers: a text, events to show as cards, and buttons."""
+
+    text: str
+    matches: tuple[Match, ...] = ()
+    notes_header: str | None = None
+    notes: tuple[Match, ...] = ()
+    footer: str | None = None
+    buttons: tuple[Button, ...] = ()
+    check: CheckResult | None = None
+
+
+@dataclass
+class Core:
+    """What every command needs: the database and a clock. Adapters hold one each."""
+
+    engine: Engine
+    clock: Callable[[], datetime] = utcnow
+    _vocabulary: Vocabulary | None = field(default=None, repr=False)
+    _vocabulary_version: str | None = field(default=None, repr=False)
+
+    def session(self) -> Session:
+        """Open a session; the caller commits."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def vocabulary(self, session: Session) -> Vocabulary:
+        """Return the suggestion vocabulary, reloaded when the dataset changed."""
+        version = repo.get_meta(session, "dataset_version")
+        if self._vocabulary is None or version != self._vocabulary_version:
+            self._vocabulary = Vocabulary.load(session)
+            self._vocabulary_version = version
+        return self._vocabulary
+
+
+def start(core: Core, dest: Destination, args: str) -> Reply:
+    """Greet a new user."""
+    return Reply(messages.START)
+
+
+def help(core: Core, dest: Destination, args: str) -> Reply:  # noqa: A001 - the command's name
+    """List the commands."""
+    return Reply(messages.HELP)
+
+
+def _recalls(count: int) -> str:
+    return messages.plural(count, "recall")
+
+
+def _check_text(result: CheckResult) -> str:
+    count = len(result.matches)
+    if result.verdict is Verdict.RECALLED:
+        return messages.RECALLED.format(model=result.model, count=messages.plural(count, "notice"))
+    if result.verdict is Verdict.SUPPLIER:
+        supplier = result.matches[0].event.supplier
+        return messages.RECALLED_SUPPLIER.format(supplier=supplier, count=messages.plural(count, "certificate suspension"))
+    if result.verdict is Verdict.BRAND and result.model:
+        return messages.BRAND_ONLY.format(model=result.model, brand=result.brand, count=_recalls(count))
+    if result.verdict is Verdict.BRAND:
+        return messages.BRAND_LIST.format(brand=result.brand, count=_recalls(count))
+    lines = [messages.NOT_FOUND.format(query=result.query)]
+    if result.suggestions:
+        lines.append(messages.DID_YOU_MEAN.format(options=", ".join(result.suggestions)))
+    elif not result.notes:
+        lines.append(messages.NOT_FOUND_HINT)
+    return " ".join(lines)
+
+
+def _check_buttons(result: CheckResult) -> tuple[Button, ...]:
+    buttons = []
+    if result.verdict is Verdict.RECALLED and result.model:
+        buttons.append(Button(messages.BUTTON_SUBSCRIBE_MODEL, f"subscribe model {result.model}"))
+    if result.brand:
+        buttons.append(Button(messages.BUTTON_SUBSCRIBE_BRAND, f"subscribe brand {result.brand}"))
+    elif result.verdict is Verdict.SUPPLIER:
+        supplier = result.matches[0].event.supplier
+        buttons.append(Button(messages.BUTTON_SUBSCRIBE_SUPPLIER, f"subscribe supplier {supplier}"))
+    return tuple(buttons)
+
+
+def check(core: Core, dest: Destination, args: str) -> Reply:
+    """Tell whether a model, brand or supplier is named in a recall or suspension."""
+    with core.session() as session:
+        result = check_query(session, core.vocabulary(session), args)
+    shown = result.matches[:MAX_SHOWN]
+    hidden = len(result.matches) - len(shown)
+    return Reply(
+        text=_check_text(result),
+        matches=shown,
+        notes_header=messages.SUSPENSION_NOTE.format(brand=result.brand or "This brand") if result.notes else None,
+        notes=result.notes,
+        footer=messages.MORE_MATCHES.format(count=hidden) if hidden else None,
+        buttons=_check_buttons(result),
+        check=result,
+    )
+
+
+def _parse_target(session: Session, args: str, usage: str) -> tuple[KeyType | None, str]:
+    """Split "[brand|model|supplier] <name>" into its type (None if left out) and name."""
+    try:
+        text = clean_query(args, "brand, model or supplier")
+    except UsageError as error:
+        if not (args or "").strip():
+            raise UsageError(usage) from None
+        raise error
+    first, _, rest = text.partition(" ")
+    if first.lower() in _TYPE_WORDS and rest:
+        return _TYPE_WORDS[first.lower()], rest
+    return None, text
+
+
+def _infer_type(session: Session, name: str) -> KeyType:
+    """Guess what a name is: a known supplier or brand, else a model if it has digits."""
+    key = name_key(name)
+    known = {h.key_type for h in repo.events_for_keys(session, [("supplier", key), ("brand", key), ("linked_brand", key)])}
+    if KeyType.SUPPLIER in known:
+        return KeyType.SUPPLIER
+    if known or not has_digit(name):
+        return KeyType.BRAND
+    return KeyType.MODEL
+
+
+def _key(kind: KeyType, name: str) -> str:
+    return model_key(name) if kind is KeyType.MODEL else name_key(name)
+
+
+def subscribe(core: Core, dest: Destination, args: str) -> Reply:
+    """Follow a brand, model or supplier, and show what is already on record for it."""
+    with core.session() as session:
+        kind, name = _parse_target(session, args, messages.SUBSCRIBE_USAGE)
+        kind = kind or _infer_type(session, name)
+        key = _key(kind, name)
+        if len(key) < 2:
+            raise UsageError(messages.MODEL_TOO_SHORT.format(name=name))
+        if len(repo.list_subscriptions(session, dest)) >= MAX_SUBSCRIPTIONS:
+            raise UsageError(messages.TOO_MANY_SUBSCRIPTIONS.format(limit=MAX_SUBSCRIPTIONS, name=name))
+        created = repo.add_subscription(session, dest, kind.value, key, name, core.clock())
+        session.commit()
+        pairs = [(kind.value, key)] + ([(KeyType.LINKED_BRAND.value, key)] if kind is KeyType.BRAND else [])
+        hits = repo.events_for_keys(session, pairs)
+    template = messages.SUBSCRIBED if created else messages.ALREADY_SUBSCRIBED
+    matches = tuple(sorted({h.event.id: Match(h.event, h.label) for h in hits}.values(), key=lambda m: str(m.event.date), reverse=True))
+    existing = messages.SUBSCRIBED_EXISTING if matches else messages.SUBSCRIBED_NONE
+    hidden = len(matches) - MAX_SHOWN
+    return Reply(
+        text=f"{template.format(kind=kind.value, name=name)} {existing.format(name=name)}",
+        matches=matches[:MAX_SHOWN],
+        footer=messages.MORE_MATCHES.format(count=hidden) if hidden > 0 else None,
+    )
+
+
+def unsubscribe(core: Core, dest: Destination, args: str) -> Reply:
+    """Stop following a brand, model or supplier."""
+    with core.session() as session:
+        kind, name = _parse_target(session, args, messages.UNSUBSCRIBE_USAGE)
+        kinds = [kind] if kind else list(_TYPE_WORDS.values())
+        removed = repo.remove_subscriptions(session, dest, [(k.value, _key(k, name)) for k in kinds])
+        session.commit()
+    if not removed:
+        return Reply(messages.NOT_SUBSCRIBED.format(name=name))
+    return Reply(messages.UNSUBSCRIBED.format(names=", ".join(removed)))
+
+
+def subscriptions(core: Core, dest: Destination, args: str) -> Reply:
+    """List what a destination follows."""
+    with core.session() as session:
+        rows = repo.list_subscriptions(session, dest)
+    if not rows:
+        return Reply(messages.NO_SUBSCRIPTIONS)
+    lines = [messages.SUBSCRIPTIONS] + [f"- {row.key_type} {row.label}" for row in rows]
+    buttons = tuple(Button(f"{messages.BUTTON_UNSUBSCRIBE} {row.label}", f"unsubscribe {row.key_type} {row.label}") for row in rows)
+    return Reply("\n".join(lines), buttons=buttons)
+
+
+def recent(core: Core, dest: Destination, args: str) -> Reply:
+    """Show the latest recalls and suspensions."""
+    with core.session() as session:
+        events = repo.recent_events(session, MAX_SHOWN)
+    if not events:
+        return Reply(messages.RECENT_NONE)
+    return Reply(messages.RECENT, matches=tuple(Match(e, "") for e in events))
+
+
+COMMANDS: dict[str, Callable[[Core, Destination, str], Reply]] = {
+    "start": start,
+    "help": help,
+    "check": check,
+    "subscribe": subscribe,
+    "unsubscribe": unsubscribe,
+    "subscriptions": subscriptions,
+    "recent": recent,
+}
+
+
+def dispatch(core: Core, dest: Destination, text: str) -> Reply:
+    """Run a "/command args" line and return the reply; never raises for bad input."""
+    match = _COMMAND.match((text or "").strip())
+    if not match:
+        return Reply(messages.NOT_A_COMMAND)
+    name, args = match.group(1).lower(), match.group(2) or ""
+    command = COMMANDS.get(name)
+    if command is None:
+        return Reply(messages.UNKNOWN_COMMAND.format(name=name[:32]))
+    try:
+        return command(core, dest, args)
+    except UsageError as error:
+        return Reply(str(error))
+    except Exception:
+        logger.exception("command /%s failed", name)
+        return Reply(messages.INTERNAL_ERROR)

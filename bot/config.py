@@ -1,0 +1,186 @@
+"""Configuration: one TOML file, every key overridable as RECALLBOT_<SECTION>__<KEY>.
+
+Tokens are secrets: they may come from the environment only, and they never
+appear in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+ENV_PREFIX = "RECALLBOT_"
+CPSC_URL = "https://www.saferproducts.gov/RestWebServices/Recall"
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    url: str = "sqlite:///recallbot.db"
+
+
+@dataclass(frozen=True)
+class CheckerConfig:
+    interval_seconds: int = 900
+    max_age_days: int = 90
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str | None = field(default=None, repr=False)
+    api_base_url: str = "https://api.telegram.org/bot"
+    api_file_url: str = "https://api.telegram.org/file/bot"
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    token: str | None = field(default=None, repr=False)
+    api_base_url: str = "https://discord.com/api/v10"
+    gateway_url: str | None = None
+    command_guild_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    kind: str
+    path: Path | None = None
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    storage: StorageConfig = StorageConfig()
+    checker: CheckerConfig = CheckerConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    discord: DiscordConfig = DiscordConfig()
+    sources: tuple[SourceConfig, ...] = ()
+
+
+# section -> key -> (type, minimum for ints)
+_SCHEMA: dict[str, dict[str, tuple[type, int | None]]] = {
+    "storage": {"url": (str, None)},
+    "checker": {"interval_seconds": (int, 10), "max_age_days": (int, 1)},
+    "telegram": {"token": (str, None), "api_base_url": (str, None), "api_file_url": (str, None)},
+    "discord": {
+        "token": (str, None),
+        "api_base_url": (str, None),
+        "gateway_url": (str, None),
+        "command_guild_id": (int, 1),
+    },
+}
+_SECTIONS = {"storage": StorageConfig, "checker": CheckerConfig, "telegram": TelegramConfig, "discord": DiscordConfig}
+_SOURCE_KEYS = {"curated": {"kind", "path"}, "cpsc": {"kind", "base_url"}}
+_SECRETS = {"token"}
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(options)}."
+
+
+def _convert(where: str, key: str, value: Any, kind: type, minimum: int | None) -> Any:
+    """Check one value's type; strings from the environment are parsed."""
+    if kind is int:
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise ConfigError(f"{where} must be a whole number, got {value!r}; fix the value.") from None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{where} must be a whole number, got {type(value).__name__}; fix the value.")
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{where} must be at least {minimum}, got {value}; raise it.")
+        return value
+    if not isinstance(value, str):
+        shown = "a secret" if key in _SECRETS else repr(value)
+        raise ConfigError(f"{where} must be a string in quotes, got {shown}; quote the value.")
+    return value.strip() or None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name or name == "RECALLBOT_CONFIG":
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        found.setdefault(section, {})[key] = value
+    return found
+
+
+def _sources(raw: Any, base: Path, env: dict[str, str]) -> tuple[SourceConfig, ...]:
+    tables = [dict(t) for t in raw] if isinstance(raw, list) else None
+    if tables is None or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError("[[sources]] must be a list of tables, one [[sources]] header per source.")
+    for name, value in env.items():  # RECALLBOT_SOURCES__<N>__<KEY>
+        index, _, key = name.partition("__")
+        if not index.isdigit() or not key:
+            raise ConfigError(f"RECALLBOT_SOURCES__{name.upper()} is not understood; use RECALLBOT_SOURCES__<N>__<KEY>.")
+        while len(tables) <= int(index):
+            tables.append({})
+        tables[int(index)][key] = value
+    sources = []
+    for n, table in enumerate(tables, start=1):
+        where = f"[[sources]] #{n}"
+        kind = table.get("kind")
+        if kind not in _SOURCE_KEYS:
+            raise ConfigError(f"{where} kind must be \"curated\" or \"cpsc\", got {kind!r}; set kind.")
+        for key in table:
+            if key not in _SOURCE_KEYS[kind]:
+                raise ConfigError(f"{where} has unknown key '{key}' for kind {kind}; {_suggest(key, sorted(_SOURCE_KEYS[kind]))}")
+        if kind == "curated":
+            if not isinstance(table.get("path"), str) or not table["path"].strip():
+                raise ConfigError(f"{where} (curated) needs path = \"file.toml\"; add it.")
+            path = (base / table["path"]).resolve()
+            if not path.is_file():
+                raise ConfigError(f"{where} path {str(path)!r} does not exist; fix the path or remove the source.")
+            sources.append(SourceConfig(kind="curated", path=path))
+        else:
+            url = _convert(f"{where} base_url", "base_url", table.get("base_url", CPSC_URL), str, None)
+            sources.append(SourceConfig(kind="cpsc", base_url=url or CPSC_URL))
+    return tuple(sources)
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the configuration file (optional) and the environment; raise ConfigError if wrong."""
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get("RECALLBOT_CONFIG"):
+        path = Path(environ["RECALLBOT_CONFIG"])
+    data: dict[str, Any] = {}
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"Config file {str(path)!r} not found; copy config.example.toml there or fix the path.")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"Config file {str(path)!r} is not valid TOML ({error}); fix the syntax.") from None
+    env = _env_overrides(environ)
+    for section in set(data) | set(env):
+        if section not in _SCHEMA and section != "sources":
+            raise ConfigError(f"Unknown config section [{section}]; {_suggest(section, [*_SCHEMA, 'sources'])}")
+    sections: dict[str, Any] = {}
+    for section, keys in _SCHEMA.items():
+        raw = data.get(section, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"[{section}] must be a table; write it as a [{section}] header.")
+        values: dict[str, Any] = {}
+        for source, items in (("file", raw), ("env", env.get(section, {}))):
+            for key, value in items.items():
+                if key not in keys:
+                    where = f"RECALLBOT_{section.upper()}__{key.upper()}" if source == "env" else f"[{section}] {key}"
+                    raise ConfigError(f"Unknown config key {where}; {_suggest(key, list(keys))}")
+                where = f"RECALLBOT_{section.upper()}__{key.upper()}" if source == "env" else f"[{section}] {key}"
+                converted = _convert(where, key, value, *keys[key])
+                if converted is None:
+                    values.pop(key, None)
+                else:
+                    values[key] = converted
+        sections[section] = _SECTIONS[section](**values)
+    base = path.parent if path is not None else Path.cwd()
+    sources = _sources(data.get("sources", []), base, env.get("sources", {}))
+    return Config(**sections, sources=sources)

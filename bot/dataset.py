@@ -1,0 +1,92 @@
+"""The bundled dataset, and storing events so lookups are index lookups."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+
+from sqlmodel import Session
+
+from bot.errors import RecordError
+from bot.events import Event
+from bot.sources.cpsc import parse_record
+from bot.sources.curated import Problem, parse_curated
+from storage import repo
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_ORIGIN = "bundled:cpsc-snapshot"
+CURATED_ORIGIN = "bundled:curated"
+
+
+@dataclass
+class StoreReport:
+    """What storing a batch of events changed."""
+
+    new: list[Event] = field(default_factory=list)
+    updated: list[tuple[Event, Event]] = field(default_factory=list)  # (old, new)
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def parse_cpsc_records(records: list, source: str) -> tuple[list[Event], list[Problem]]:
+    """Parse CPSC API records, one event per recall number; report the bad ones."""
+    events: dict[str, Event] = {}
+    problems: list[Problem] = []
+    for position, record in enumerate(records, start=1):
+        label = str(record.get("RecallNumber") or f"#{position}") if isinstance(record, dict) else f"#{position}"
+        try:
+            event = parse_record(record)
+        except RecordError as error:
+            problems.append(Problem(source, label, error.field, error.reason))
+            continue
+        events.setdefault(event.id, event)
+    return list(events.values()), problems
+
+
+def bundled_curated() -> tuple[list[Event], list[Problem]]:
+    """Return the events of the bundled curated file."""
+    text = (resources.files("bot") / "data" / "curated.toml").read_text("utf-8")
+    return parse_curated(text, "bundled curated.toml")
+
+
+def bundled_events() -> dict[str, tuple[list[Event], list[Problem]]]:
+    """Return the events shipped with recallbot, by origin: the CPSC snapshot and the curated file."""
+    with gzip.open((resources.files("bot") / "data" / "cpsc-snapshot.json.gz").open("rb"), "rt", encoding="utf-8") as fh:
+        snapshot = parse_cpsc_records(json.load(fh), "bundled CPSC snapshot")
+    return {SNAPSHOT_ORIGIN: snapshot, CURATED_ORIGIN: bundled_curated()}
+
+
+def store_events(session: Session, events: list[Event], origin: str, now: datetime) -> StoreReport:
+    """Insert new events and overwrite changed ones; return what changed."""
+    report = StoreReport()
+    stored = repo.known_hashes(session, [e.id for e in events])
+    changed = [e for e in events if e.id in stored and stored[e.id] != e.content_hash]
+    report.new = [e for e in events if e.id not in stored]
+    report.unchanged = len(events) - len(report.new) - len(changed)
+    if changed:
+        old = repo.get_events(session, [e.id for e in changed])
+        report.updated = [(old[e.id], e) for e in changed]
+        repo.replace_events(session, changed, origin, now)
+    repo.insert_events(session, report.new, origin, now)
+    return report
+
+
+def load_bundled(session: Session, now: datetime) -> StoreReport:
+    """Store the bundled dataset; only records that changed since the last start are written."""
+    total = StoreReport()
+    for origin, (events, problems) in bundled_events().items():
+        report = store_events(session, events, origin, now)
+        total.new += report.new
+        total.updated += report.updated
+        total.unchanged += report.unchanged
+        total.problems += problems
+    for problem in total.problems:
+        logger.warning("skipped a bundled record: %s", problem)
+    if total.new or total.updated:
+        repo.set_meta(session, "dataset_version", now.isoformat())
+    return total

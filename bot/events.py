@@ -1,0 +1,157 @@
+"""The one model of what recallbot tells people about: recalls and supplier suspensions."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bot.normalize import has_digit, model_key, name_key
+
+
+class EventKind(enum.StrEnum):
+    RECALL = "recall"
+    SUSPENSION = "suspension"
+
+
+class KeyType(enum.StrEnum):
+    """What a lookup key names; subscriptions use the first three."""
+
+    BRAND = "brand"
+    MODEL = "model"
+    SUPPLIER = "supplier"
+    LINKED_BRAND = "linked_brand"  # a brand whose products may hold a suspended supplier's cells
+
+
+# Fields whose change tells owners something new; other edits update silently.
+MATERIAL_FIELDS = ("models", "units", "remedy", "hazard")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A recall or a supplier suspension, as one source states it.
+
+    Unknown facts stay ``None`` (or empty): a notice that names one of three
+    models lists that one and says so in ``models_note``.
+    """
+
+    id: str
+    kind: EventKind
+    date: date | None
+    title: str
+    authority: str | None
+    source: str
+    country: str | None = None
+    url: str | None = None
+    # recall
+    brand: str | None = None
+    aliases: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    models_note: str | None = None
+    units: int | None = None
+    units_text: str | None = None
+    hazard: str | None = None
+    remedy: str | None = None
+    # suspension
+    supplier: str | None = None
+    certificate: str | None = None
+    reason: str | None = None
+    linked_brands: tuple[str, ...] = ()
+    same_as: tuple[str, ...] = ()  # ids of this very recall in other sources
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def name(self) -> str:
+        """Return what the event is about, in a few words."""
+        if self.kind is EventKind.SUSPENSION:
+            return self.supplier or self.title
+        return self.products[0] if self.products else self.title
+
+    @property
+    def content_hash(self) -> str:
+        """Return a digest of every fact, so an edited notice is told from a known one."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def keys(self) -> list[tuple[KeyType, str, str]]:
+        """Return (key type, key, label) for every model, brand and supplier named."""
+        out: dict[tuple[KeyType, str], str] = {}
+
+        def add(kind: KeyType, key: str, label: str) -> None:
+            if key:
+                out.setdefault((kind, key), label)
+
+        for model in self.models:
+            add(KeyType.MODEL, model_key(model), model)
+        names = [self.brand, *self.aliases] if self.kind is EventKind.RECALL else []
+        for brand in filter(None, names):
+            for key in brand_prefixes(brand):
+                add(KeyType.BRAND, key, brand)
+        if self.supplier:
+            for name in (self.supplier, *self.aliases):
+                for key in brand_prefixes(name):
+                    add(KeyType.SUPPLIER, key, name)
+            for brand in self.linked_brands:
+                add(KeyType.LINKED_BRAND, name_key(brand), brand)
+        return [(kind, key, label) for (kind, key), label in out.items()]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the event as JSON-ready data."""
+        data = dataclasses.asdict(self)
+        data["kind"] = self.kind.value
+        data["date"] = self.date.isoformat() if self.date else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        """Rebuild an event from :meth:`to_dict` output."""
+        values = dict(data)
+        values["kind"] = EventKind(values["kind"])
+        values["date"] = date.fromisoformat(values["date"]) if values.get("date") else None
+        for name in ("aliases", "products", "models", "linked_brands", "same_as"):
+            values[name] = tuple(values.get(name) or ())
+        return cls(**values)
+
+    def material_change(self, old: Event) -> list[str]:
+        """Return the material fields that differ from an older version of this event."""
+        changed = []
+        for name in MATERIAL_FIELDS:
+            if name == "models":
+                if {model_key(m) for m in self.models} - {model_key(m) for m in old.models}:
+                    changed.append(name)
+            elif getattr(self, name) != getattr(old, name):
+                changed.append(name)
+        return changed
+
+
+# Single words that would make a brand prefix too loose ("Goal" of "Goal Zero" is fine,
+# "Shenzhen" of every "Shenzhen ... Technology Co." is not).
+_LOOSE_PREFIXES = frozenset(
+    """
+    shenzhen dongguan guangzhou ningbo yiwu shanghai hangzhou xiamen foshan zhongshan
+    beijing wuxi hong kong china american united national international global great
+    new best the home
+    """.split()
+)
+
+
+def brand_prefixes(name: str) -> list[str]:
+    """Return the keys a brand name answers to: its whole key and its leading words.
+
+    "Anker Innovations" answers to "anker innovations" and "anker", so a search for
+    the brand finds the company, while "Trankerloop" never answers to "anker".
+    """
+    key = name_key(name)
+    words = key.split()
+    keys = [key]
+    for n in range(len(words) - 1, 0, -1):
+        prefix = " ".join(words[:n])
+        if n == 1 and (len(prefix) < 3 or prefix in _LOOSE_PREFIXES or has_digit(prefix)):
+            continue
+        keys.append(prefix)
+    return [k for k in keys if k]

@@ -1,0 +1,99 @@
+"""Every sentence recallbot says to a user, in one place, shared by all platforms.
+
+Values inserted here are plain text; each adapter escapes them for its markup.
+"""
+
+# --- usage and input errors ---------------------------------------------------
+EMPTY_QUERY = "Tell me which {what} to look up, for example: /check PAC20-272"
+LONG_QUERY = (
+    "That is {length} characters; a model number or brand name is at most {limit}. "
+    "Send just the model number printed on the device, for example: /check A1263"
+)
+CONTROL_CHARS = "That text contains control characters. Send the model number or brand as plain text."
+UNKNOWN_COMMAND = "I don't know the command /{name}. Send /help to see what I can do."
+NOT_A_COMMAND = "Commands start with a slash. Try /check PAC20-272, or /help."
+SUBSCRIBE_USAGE = (
+    "Tell me what to follow: /subscribe brand Anker, /subscribe model A1263 or "
+    "/subscribe supplier Amprius (the type may be left out)."
+)
+UNSUBSCRIBE_USAGE = "Tell me what to stop following, for example: /unsubscribe Anker. /subscriptions lists what you follow."
+MODEL_TOO_SHORT = "A model number needs at least two letters or digits; {name!r} is too short to follow."
+TOO_MANY_SUBSCRIPTIONS = (
+    "This chat already follows {limit} brands, models and suppliers, the most I keep for one chat. "
+    "Remove one with /unsubscribe before adding {name}."
+)
+INTERNAL_ERROR = "Sorry, something went wrong on my side while answering that. Please try again in a minute."
+
+# --- /start and /help ---------------------------------------------------------
+START = (
+    "Hi! I tell you when a product you own is recalled, and when a battery cell maker "
+    "loses its safety certificate.\n\n"
+    "Send /check with the model number printed on your device, for example /check PAC20-272. "
+    "Send /subscribe with a brand, a model or a cell supplier and I will alert this chat when "
+    "something new is recalled.\n\n/help lists every command."
+)
+HELP = (
+    "/check <model or brand> - is it recalled? e.g. /check A1263\n"
+    "/subscribe [brand|model|supplier] <name> - get alerts, e.g. /subscribe brand Anker\n"
+    "/unsubscribe <name> - stop alerts\n"
+    "/subscriptions - what this chat follows\n"
+    "/recent - the latest recalls and suspensions\n"
+    "/help - this list\n\n"
+    "Model numbers are matched whatever the spacing or dashes: PAC20-272, pac20 272 and "
+    "PAC20272 are the same. Data: the U.S. CPSC and community-curated notices from other "
+    "regulators. Always confirm with the official notice linked in each answer."
+)
+
+# --- /check -------------------------------------------------------------------
+RECALLED = "Yes: {model} is named in {count}."
+RECALLED_SUPPLIER = "{supplier}: {count} on record."
+BRAND_ONLY = "No recall I know of names {model}. {brand} has {count} on record:"
+BRAND_LIST = "{brand} has {count} on record:"
+NOT_FOUND = "No recall or supplier suspension I know of matches {query}."
+NOT_FOUND_HINT = "Check the exact model number on the label (often on the bottom or back)."
+DID_YOU_MEAN = "Did you mean: {options}?"
+SUSPENSION_NOTE = "Note: {brand} is linked to a battery cell supplier whose certificate was suspended:"
+MORE_MATCHES = "...and {count} more."
+REASON_MODEL = "model {model} is named in this notice"
+REASON_BRAND = "brand {brand}"
+REASON_SUPPLIER = "supplier {supplier}"
+REASON_LINKED = "{brand} is named as a customer of this supplier"
+
+# --- events -------------------------------------------------------------------
+UNKNOWN = "not stated in the source"
+LABEL_DATE = "Date"
+LABEL_AUTHORITY = "Authority"
+LABEL_MODELS = "Models"
+LABEL_UNITS = "Units"
+LABEL_HAZARD = "Hazard"
+LABEL_REMEDY = "What to do"
+LABEL_SUPPLIER = "Supplier"
+LABEL_CERTIFICATE = "Certificate"
+LABEL_REASON = "Reason"
+LABEL_BRANDS = "Brands using its cells"
+LABEL_SOURCE = "Source"
+LABEL_LINK = "Official notice"
+POTENTIALLY_AFFECTED = "Potentially affected: the notice does not say which products hold these cells."
+
+# --- subscriptions ------------------------------------------------------------
+SUBSCRIBED = "Done: this chat now follows {kind} {name}. I will send an alert when something new is recalled."
+ALREADY_SUBSCRIBED = "This chat already follows {kind} {name}."
+SUBSCRIBED_EXISTING = "Already on record for {name}:"
+SUBSCRIBED_NONE = "Nothing is on record for {name} yet."
+UNSUBSCRIBED = "Done: this chat no longer follows {names}."
+NOT_SUBSCRIBED = "This chat does not follow {name}. /subscriptions lists what it follows."
+NO_SUBSCRIPTIONS = "This chat follows nothing yet. Try /subscribe brand Anker."
+SUBSCRIPTIONS = "This chat follows:"
+BUTTON_SUBSCRIBE_MODEL = "Subscribe to this model"
+BUTTON_SUBSCRIBE_BRAND = "Subscribe to this brand"
+BUTTON_SUBSCRIBE_SUPPLIER = "Subscribe to this supplier"
+BUTTON_UNSUBSCRIBE = "Unsubscribe"
+
+# --- /recent ------------------------------------------------------------------
+RECENT = "The latest recalls and supplier suspensions:"
+RECENT_NONE = "No recalls are on record yet."
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """Return "1 recall" or "3 recalls"."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"

@@ -1,0 +1,52 @@
+"""Keys that make spellings of the same model, brand or supplier compare equal.
+
+A model key keeps letters and digits only, upper-cased, so ``PAC20-272``,
+``pac20 272`` and ``PAC20272`` are one key. A name key (brands, companies,
+suppliers) keeps words, lower-cased, with legal suffixes such as "Co., Ltd."
+removed, so "Anker Innovations Limited" and "anker innovations" are one key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
+_WORDS = re.compile(r"[0-9a-z]+(?:['’][a-z]+)?")
+
+# Words that end a company name without being part of the brand.
+LEGAL_SUFFIXES = frozenset(
+    "inc incorporated llc ltd limited co company corp corporation gmbh ag sa sas "
+    "bv nv plc pty pte lp llp srl spa kk oy ab as dba".split()
+)
+
+
+def fold(text: str) -> str:
+    """Fold accents and compatibility forms (full-width digits, ligatures) to ASCII."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return decomposed.encode("ascii", "ignore").decode("ascii")
+
+
+def model_key(text: str) -> str:
+    """Return the comparison key of a model number: letters and digits, upper-cased."""
+    return _NOT_ALNUM.sub("", fold(text).upper())
+
+
+def name_words(text: str) -> list[str]:
+    """Split a brand, company or supplier name into lower-case words."""
+    return [w.replace("’", "'") for w in _WORDS.findall(fold(text).lower().replace("&", " and "))]
+
+
+def name_key(text: str) -> str:
+    """Return the comparison key of a brand, company or supplier name."""
+    words = name_words(text)
+    if words and words[0] == "the":
+        words = words[1:]
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+def has_digit(text: str) -> bool:
+    """Tell whether the text holds at least one ASCII digit."""
+    return any(c.isdigit() for c in text)

@@ -1,0 +1,86 @@
+"""Plain-text rendering of replies and events, for the terminal and the CLI.
+
+Chat adapters render the same :class:`Reply` in their own markup; the field
+order and labels here are the reference they follow.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from bot import messages
+from bot.commands import Reply
+from bot.events import Event, EventKind
+from bot.matching import Match
+
+
+def units_line(event: Event) -> str:
+    """Return the units figure with its note; CPSC prose ("About 2,100") already holds the figure."""
+    figure = f"{event.units:,}" if event.units else ""
+    if not event.units_text or figure == event.units_text:
+        return figure
+    if not figure or figure in event.units_text:
+        return event.units_text
+    return f"{figure} ({event.units_text})"
+
+
+def event_fields(event: Event) -> list[tuple[str, str]]:
+    """Return the (label, value) lines that describe an event, unknowns said as such."""
+    unknown = messages.UNKNOWN
+    when = event.date.isoformat() if event.date else unknown
+    if event.kind is EventKind.SUSPENSION:
+        return [
+            (messages.LABEL_CERTIFICATE, event.certificate or unknown),
+            (messages.LABEL_AUTHORITY, event.authority or unknown),
+            (messages.LABEL_DATE, when),
+            (messages.LABEL_REASON, event.reason or unknown),
+            (messages.LABEL_BRANDS, ", ".join(event.linked_brands) or unknown),
+        ]
+    models = ", ".join(event.models)
+    if event.models_note:
+        models = f"{models} ({event.models_note})" if models else event.models_note
+    return [
+        (messages.LABEL_MODELS, models or unknown),
+        (messages.LABEL_UNITS, units_line(event) or unknown),
+        (messages.LABEL_HAZARD, event.hazard or unknown),
+        (messages.LABEL_REMEDY, event.remedy or unknown),
+        (messages.LABEL_AUTHORITY, event.authority or unknown),
+        (messages.LABEL_DATE, when),
+    ]
+
+
+def event_heading(event: Event) -> str:
+    """Return a one-line heading for an event."""
+    if event.kind is EventKind.SUSPENSION:
+        return f"SUPPLIER SUSPENSION: {event.supplier}"
+    return f"RECALL: {event.name}"
+
+
+def render_event(match: Match, width: int = 100) -> str:
+    """Render one event as an indented text block."""
+    event = match.event
+    lines = [event_heading(event)]
+    if match.reason:
+        lines.append(f"  Why: {match.reason}")
+    for label, value in event_fields(event):
+        lines.append(textwrap.fill(f"{label}: {value}", width, initial_indent="  ", subsequent_indent="    "))
+    if event.kind is EventKind.SUSPENSION:
+        lines.append(f"  {messages.POTENTIALLY_AFFECTED}")
+    if event.url:
+        lines.append(f"  {messages.LABEL_LINK}: {event.url}")
+    lines.append(f"  {messages.LABEL_SOURCE}: {event.source}")
+    return "\n".join(lines)
+
+
+def render_reply(reply: Reply) -> str:
+    """Render a reply as plain text."""
+    parts = [reply.text]
+    parts += [render_event(m) for m in reply.matches]
+    if reply.footer:
+        parts.append(reply.footer)
+    if reply.notes_header:
+        parts.append(reply.notes_header)
+        parts += [render_event(m) for m in reply.notes]
+    if reply.buttons:
+        parts.append("Next: " + " | ".join(f"/{b.command}" for b in reply.buttons))
+    return "\n\n".join(parts)

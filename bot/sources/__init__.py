@@ -1,0 +1,1 @@
+"""Where events come from: the bundled snapshot, curated TOML files and the CPSC feed."""

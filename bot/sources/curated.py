@@ -1,0 +1,173 @@
+"""Read community-curated TOML datasets (format documented in README.md).
+
+A record that breaks the format is skipped and reported with the file, the
+record id (or its position) and the field; every other record still loads.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.errors import RecordError
+from bot.events import Event, EventKind
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A record that was skipped, and why."""
+
+    source: str
+    record: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: record {self.record}: field '{self.field}': {self.reason}"
+
+
+# field -> (type, required)
+_RECALL_FIELDS: dict[str, tuple[type, bool]] = {
+    "id": (str, True),
+    "date": (date, False),
+    "brand": (str, True),
+    "models": (list, False),
+    "models_note": (str, False),
+    "product": (str, True),
+    "company": (str, False),
+    "aliases": (list, False),
+    "units": (int, False),
+    "units_note": (str, False),
+    "country": (str, False),
+    "authority": (str, False),
+    "hazard": (str, False),
+    "remedy": (str, False),
+    "url": (str, False),
+    "same_as": (list, False),
+    "source": (str, True),
+}
+_SUSPENSION_FIELDS: dict[str, tuple[type, bool]] = {
+    "id": (str, True),
+    "date": (date, False),
+    "supplier": (str, True),
+    "aliases": (list, False),
+    "certificate": (str, False),
+    "authority": (str, False),
+    "reason": (str, False),
+    "brands": (list, False),
+    "country": (str, False),
+    "url": (str, False),
+    "source": (str, True),
+}
+_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list of strings", date: "a date like 2025-06-16"}
+
+
+def _check(record: Any, fields: dict[str, tuple[type, bool]]) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise RecordError("-", "expected a table")
+    for name in record:
+        if name not in fields:
+            raise RecordError(name, f"unknown field (known: {', '.join(fields)})")
+    for name, (kind, required) in fields.items():
+        value = record.get(name)
+        if value is None:
+            if required:
+                raise RecordError(name, "missing")
+            continue
+        ok = isinstance(value, kind) and not (kind is date and hasattr(value, "hour"))
+        if kind is int and isinstance(value, bool):
+            ok = False
+        if kind is list:
+            ok = ok and all(isinstance(v, str) and v.strip() for v in value)
+        if kind is str:
+            ok = ok and bool(value.strip())
+        if not ok:
+            raise RecordError(name, f"must be {_TYPE_NAMES[kind]}, got {value!r:.60}")
+    if isinstance(record.get("units"), int) and record["units"] < 0:
+        raise RecordError("units", "must not be negative")
+    return record
+
+
+def _recall(r: dict[str, Any]) -> Event:
+    r = _check(r, _RECALL_FIELDS)
+    aliases = [r["company"]] if r.get("company") else []
+    return Event(
+        id=r["id"],
+        kind=EventKind.RECALL,
+        date=r.get("date"),
+        title=f"{r['brand']} recall: {r['product']}",
+        authority=r.get("authority"),
+        source=r["source"],
+        country=r.get("country"),
+        url=r.get("url"),
+        brand=r["brand"],
+        aliases=tuple(aliases + r.get("aliases", [])),
+        products=(r["product"],),
+        models=tuple(r.get("models", [])),
+        models_note=r.get("models_note"),
+        units=r.get("units"),
+        units_text=r.get("units_note"),
+        hazard=r.get("hazard"),
+        remedy=r.get("remedy"),
+        same_as=tuple(r.get("same_as", [])),
+    )
+
+
+def _suspension(r: dict[str, Any]) -> Event:
+    r = _check(r, _SUSPENSION_FIELDS)
+    return Event(
+        id=r["id"],
+        kind=EventKind.SUSPENSION,
+        date=r.get("date"),
+        title=f"{r.get('certificate', 'Certificate')} suspended: {r['supplier']}",
+        authority=r.get("authority"),
+        source=r["source"],
+        country=r.get("country"),
+        url=r.get("url"),
+        aliases=tuple(r.get("aliases", [])),
+        supplier=r["supplier"],
+        certificate=r.get("certificate"),
+        reason=r.get("reason"),
+        linked_brands=tuple(r.get("brands", [])),
+    )
+
+
+def parse_curated(text: str, source: str) -> tuple[list[Event], list[Problem]]:
+    """Parse a curated TOML document; return its events and the records skipped."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        return [], [Problem(source, "-", "-", f"not valid TOML ({error})")]
+    problems = [
+        Problem(source, "-", name, "unknown table (use [[recall]] or [[suspension]])")
+        for name in data
+        if name not in ("recall", "suspension")
+    ]
+    events: list[Event] = []
+    seen: set[str] = set()
+    for table, build in (("recall", _recall), ("suspension", _suspension)):
+        records = data.get(table, [])
+        if not isinstance(records, list):
+            problems.append(Problem(source, "-", table, f"use [[{table}]] for each record"))
+            continue
+        for position, record in enumerate(records, start=1):
+            label = f"'{record['id']}'" if isinstance(record, dict) and isinstance(record.get("id"), str) else f"#{position} of [[{table}]]"
+            try:
+                event = build(record)
+            except RecordError as error:
+                problems.append(Problem(source, label, error.field, error.reason))
+                continue
+            if event.id in seen:
+                problems.append(Problem(source, label, "id", "used by an earlier record"))
+                continue
+            seen.add(event.id)
+            events.append(event)
+    return events, problems
+
+
+def load_curated(path: Path) -> tuple[list[Event], list[Problem]]:
+    """Read a curated TOML file; return its events and the records skipped."""
+    return parse_curated(path.read_text(encoding="utf-8"), str(path))

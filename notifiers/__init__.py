@@ -1,0 +1,1 @@
+"""Platform adapters: parse input, call the core, render replies, deliver alerts."""

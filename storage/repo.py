@@ -1,0 +1,210 @@
+"""Repository functions. Each takes a ``Session`` first; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, tuple_
+from sqlmodel import Session, col, select
+
+from bot.events import Event
+from storage.tables import EventKeyRow, EventRow, MetaRow, SubscriptionRow
+
+_CHUNK = 500  # rows per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where replies and alerts go: a platform and a chat, DM or channel id (64-bit)."""
+
+    platform: str
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class KeyHit:
+    """An event that answers to a looked-up key."""
+
+    key_type: str
+    key: str
+    label: str
+    event: Event
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def get_meta(session: Session, name: str) -> str | None:
+    """Return a stored fact about the database, or None."""
+    row = session.get(MetaRow, name)
+    return row.value if row else None
+
+
+def set_meta(session: Session, name: str, value: str) -> None:
+    """Store a fact about the database."""
+    row = session.get(MetaRow, name)
+    if row:
+        row.value = value
+    else:
+        session.add(MetaRow(name=name, value=value))
+
+
+def known_hashes(session: Session, ids: Sequence[str]) -> dict[str, str]:
+    """Return the content hash of every stored event among ``ids``."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(list(ids)):
+        rows = session.exec(select(EventRow.id, EventRow.content_hash).where(col(EventRow.id).in_(chunk)))
+        found.update(dict(rows.all()))
+    return found
+
+
+def get_events(session: Session, ids: Sequence[str]) -> dict[str, Event]:
+    """Return the stored events among ``ids``."""
+    found: dict[str, Event] = {}
+    for chunk in _chunks(list(ids)):
+        for event_id, data in session.exec(select(EventRow.id, EventRow.data).where(col(EventRow.id).in_(chunk))):
+            found[event_id] = Event.from_dict(json.loads(data))
+    return found
+
+
+def _event_row(event: Event, origin: str, now: datetime) -> dict:
+    return {
+        "id": event.id,
+        "kind": event.kind.value,
+        "origin": origin,
+        "event_date": event.date,
+        "content_hash": event.content_hash,
+        "data": json.dumps(event.to_dict(), ensure_ascii=False),
+        "first_seen_at": now,
+        "updated_at": now,
+    }
+
+
+def _key_rows(events: Iterable[Event]) -> list[dict]:
+    return [
+        {"event_id": e.id, "key_type": kind.value, "key": key[:200], "label": label[:300]}
+        for e in events
+        for kind, key, label in e.keys()
+    ]
+
+
+def insert_events(session: Session, events: Sequence[Event], origin: str, now: datetime) -> None:
+    """Store new events and their lookup keys, in bulk."""
+    for chunk in _chunks(list(events)):
+        session.execute(insert(EventRow), [_event_row(e, origin, now) for e in chunk])
+        keys = _key_rows(chunk)
+        if keys:
+            session.execute(insert(EventKeyRow), keys)
+
+
+def replace_events(session: Session, events: Sequence[Event], origin: str, now: datetime) -> None:
+    """Overwrite stored events with new versions, keeping when they were first seen."""
+    for chunk in _chunks(list(events)):
+        ids = [e.id for e in chunk]
+        session.execute(delete(EventKeyRow).where(col(EventKeyRow.event_id).in_(ids)))
+        for event in chunk:
+            row = _event_row(event, origin, now)
+            del row["first_seen_at"], row["id"]
+            session.execute(
+                EventRow.__table__.update().where(EventRow.__table__.c.id == event.id).values(**row)
+            )
+        keys = _key_rows(chunk)
+        if keys:
+            session.execute(insert(EventKeyRow), keys)
+
+
+def events_for_keys(session: Session, keys: Iterable[tuple[str, str]]) -> list[KeyHit]:
+    """Return every event that answers to one of the (key type, key) pairs."""
+    pairs = sorted(set(keys))
+    hits: list[KeyHit] = []
+    events: dict[str, Event] = {}
+    for chunk in _chunks(pairs):
+        query = (
+            select(EventKeyRow.key_type, EventKeyRow.key, EventKeyRow.label, EventRow.id, EventRow.data)
+            .join(EventRow, col(EventRow.id) == col(EventKeyRow.event_id))
+            .where(tuple_(col(EventKeyRow.key_type), col(EventKeyRow.key)).in_(chunk))
+        )
+        for key_type, key, label, event_id, data in session.exec(query):
+            if event_id not in events:
+                events[event_id] = Event.from_dict(json.loads(data))
+            hits.append(KeyHit(key_type, key, label, events[event_id]))
+    return hits
+
+
+def key_vocabulary(session: Session, key_types: Sequence[str]) -> list[tuple[str, str, str]]:
+    """Return every distinct (key type, key, label) of the given types."""
+    query = (
+        select(EventKeyRow.key_type, EventKeyRow.key, func.min(EventKeyRow.label))
+        .where(col(EventKeyRow.key_type).in_(key_types))
+        .group_by(EventKeyRow.key_type, EventKeyRow.key)
+    )
+    return [tuple(row) for row in session.exec(query)]
+
+
+def recent_events(session: Session, limit: int) -> list[Event]:
+    """Return the latest events by official date."""
+    query = (
+        select(EventRow.data)
+        .where(col(EventRow.event_date).is_not(None))
+        .order_by(col(EventRow.event_date).desc(), col(EventRow.id))
+        .limit(limit)
+    )
+    return [Event.from_dict(json.loads(data)) for data in session.exec(query)]
+
+
+def count_events(session: Session) -> int:
+    """Return how many events are stored."""
+    return session.exec(select(func.count()).select_from(EventRow)).one()
+
+
+def add_subscription(
+    session: Session, dest: Destination, key_type: str, key: str, label: str, now: datetime
+) -> bool:
+    """Subscribe a destination; return False if it already was."""
+    existing = session.exec(
+        select(SubscriptionRow.id).where(
+            SubscriptionRow.platform == dest.platform,
+            SubscriptionRow.chat_id == dest.chat_id,
+            SubscriptionRow.key_type == key_type,
+            SubscriptionRow.key == key,
+        )
+    ).first()
+    if existing is not None:
+        return False
+    session.add(
+        SubscriptionRow(
+            platform=dest.platform, chat_id=dest.chat_id, key_type=key_type, key=key, label=label, created_at=now
+        )
+    )
+    return True
+
+
+def remove_subscriptions(session: Session, dest: Destination, pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Remove a destination's subscriptions to any of the (key type, key) pairs; return their labels."""
+    pairs = list(pairs)
+    rows = session.exec(
+        select(SubscriptionRow).where(
+            SubscriptionRow.platform == dest.platform,
+            SubscriptionRow.chat_id == dest.chat_id,
+            tuple_(col(SubscriptionRow.key_type), col(SubscriptionRow.key)).in_(pairs),
+        )
+    ).all()
+    for row in rows:
+        session.delete(row)
+    return [row.label for row in rows]
+
+
+def list_subscriptions(session: Session, dest: Destination) -> list[SubscriptionRow]:
+    """Return a destination's subscriptions, oldest first."""
+    return list(
+        session.exec(
+            select(SubscriptionRow)
+            .where(SubscriptionRow.platform == dest.platform, SubscriptionRow.chat_id == dest.chat_id)
+            .order_by(col(SubscriptionRow.created_at), col(SubscriptionRow.id))
+        ).all()
+    )

@@ -1,0 +1,61 @@
+"""Fixtures: a real SQLite file per test, filled from real recall records in tests/data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.commands import Core
+from bot.dataset import CURATED_ORIGIN, bundled_curated, parse_cpsc_records, store_events
+from storage.db import make_engine, migrate
+
+DATA = Path(__file__).parent / "data"
+NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
+
+
+def slice_records() -> list[dict]:
+    """Return the real CPSC records copied into tests/data (see its README)."""
+    return json.loads((DATA / "cpsc-slice.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def loaded_db(tmp_path_factory) -> Path:
+    """A migrated SQLite file holding the CPSC test slice and the bundled curated file."""
+    path = tmp_path_factory.mktemp("template") / "recallbot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    events, problems = parse_cpsc_records(slice_records(), "test slice")
+    assert problems == []
+    curated, curated_problems = bundled_curated()
+    assert curated_problems == []
+    with Core(engine).session() as session:
+        store_events(session, events, "test:cpsc", NOW)
+        store_events(session, curated, CURATED_ORIGIN, NOW)
+        session.commit()
+    with engine.connect() as connection:  # fold the WAL into the file so a copy is complete
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def engine(tmp_path):
+    """An empty, migrated SQLite file."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'recallbot.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def core(loaded_db, tmp_path) -> Core:
+    """A core on a private copy of the loaded test database."""
+    path = tmp_path / "recallbot.db"
+    shutil.copy(loaded_db, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield Core(engine, clock=lambda: NOW)
+    engine.dispose()
