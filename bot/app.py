@@ -33,6 +33,10 @@ def open_core(config: Config) -> Core:
         engine.dispose()
         where = make_url(config.storage.url).render_as_string(hide_password=True)
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        raise StartupError(f"Could not open the database {where} ({reason}). Is it running, and is [storage] url right?") from None
-    logger.info("bundled dataset: %d new, %d updated, %d unchanged", len(report.new), len(report.updated), report.unchanged)
+        raise StartupError(
+            f"Could not open the database {where} ({reason}). Is it running, and is [storage] url right?"
+        ) from None
+    logger.info(
+        "bundled dataset: %d new, %d updated, %d unchanged", len(report.new), len(report.updated), report.unchanged
+    )
     return core

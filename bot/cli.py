@@ -51,7 +51,9 @@ def _run(config: Config) -> int:
     from notifiers.console import run_console
 
     if config.telegram.token or config.discord.token:
-        raise RecallbotError("Telegram and Discord front ends are not built yet; unset the tokens to run in console mode.")
+        raise RecallbotError(
+            "Telegram and Discord front ends are not built yet; unset the tokens to run in console mode."
+        )
     core = open_core(config)
     logger.info("no Telegram or Discord token configured: console mode")
     run_console(core)

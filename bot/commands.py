@@ -15,7 +15,8 @@ from sqlmodel import Session
 from bot import messages
 from bot.errors import UsageError
 from bot.events import KeyType
-from bot.matching import CheckResult, Match, Verdict, Vocabulary, check as check_query, clean_query
+from bot.matching import CheckResult, Match, Verdict, Vocabulary, by_date, clean_query
+from bot.matching import check as check_query
 from bot.normalize import has_digit, model_key, name_key
 from storage import repo
 from storage.repo import Destination
@@ -81,7 +82,7 @@ def start(core: Core, dest: Destination, args: str) -> Reply:
     return Reply(messages.START)
 
 
-def help(core: Core, dest: Destination, args: str) -> Reply:  # noqa: A001 - the command's name
+def help(core: Core, dest: Destination, args: str) -> Reply:
     """List the commands."""
     return Reply(messages.HELP)
 
@@ -96,7 +97,9 @@ def _check_text(result: CheckResult) -> str:
         return messages.RECALLED.format(model=result.model, count=messages.plural(count, "notice"))
     if result.verdict is Verdict.SUPPLIER:
         supplier = result.matches[0].event.supplier
-        return messages.RECALLED_SUPPLIER.format(supplier=supplier, count=messages.plural(count, "certificate suspension"))
+        return messages.RECALLED_SUPPLIER.format(
+            supplier=supplier, count=messages.plural(count, "certificate suspension")
+        )
     if result.verdict is Verdict.BRAND and result.model:
         return messages.BRAND_ONLY.format(model=result.model, brand=result.brand, count=_recalls(count))
     if result.verdict is Verdict.BRAND:
@@ -155,7 +158,9 @@ def _parse_target(session: Session, args: str, usage: str) -> tuple[KeyType | No
 def _infer_type(session: Session, name: str) -> KeyType:
     """Guess what a name is: a known supplier or brand, else a model if it has digits."""
     key = name_key(name)
-    known = {h.key_type for h in repo.events_for_keys(session, [("supplier", key), ("brand", key), ("linked_brand", key)])}
+    known = {
+        h.key_type for h in repo.events_for_keys(session, [("supplier", key), ("brand", key), ("linked_brand", key)])
+    }
     if KeyType.SUPPLIER in known:
         return KeyType.SUPPLIER
     if known or not has_digit(name):
@@ -182,7 +187,7 @@ def subscribe(core: Core, dest: Destination, args: str) -> Reply:
         pairs = [(kind.value, key)] + ([(KeyType.LINKED_BRAND.value, key)] if kind is KeyType.BRAND else [])
         hits = repo.events_for_keys(session, pairs)
     template = messages.SUBSCRIBED if created else messages.ALREADY_SUBSCRIBED
-    matches = tuple(sorted({h.event.id: Match(h.event, h.label) for h in hits}.values(), key=lambda m: str(m.event.date), reverse=True))
+    matches = by_date([Match(h.event, "") for h in hits])
     existing = messages.SUBSCRIBED_EXISTING if matches else messages.SUBSCRIBED_NONE
     hidden = len(matches) - MAX_SHOWN
     return Reply(
@@ -211,7 +216,9 @@ def subscriptions(core: Core, dest: Destination, args: str) -> Reply:
     if not rows:
         return Reply(messages.NO_SUBSCRIPTIONS)
     lines = [messages.SUBSCRIPTIONS] + [f"- {row.key_type} {row.label}" for row in rows]
-    buttons = tuple(Button(f"{messages.BUTTON_UNSUBSCRIBE} {row.label}", f"unsubscribe {row.key_type} {row.label}") for row in rows)
+    buttons = tuple(
+        Button(f"{messages.BUTTON_UNSUBSCRIBE} {row.label}", f"unsubscribe {row.key_type} {row.label}") for row in rows
+    )
     return Reply("\n".join(lines), buttons=buttons)
 
 

@@ -120,7 +120,9 @@ def _sources(raw: Any, base: Path, env: dict[str, str]) -> tuple[SourceConfig, .
     for name, value in env.items():  # RECALLBOT_SOURCES__<N>__<KEY>
         index, _, key = name.partition("__")
         if not index.isdigit() or not key:
-            raise ConfigError(f"RECALLBOT_SOURCES__{name.upper()} is not understood; use RECALLBOT_SOURCES__<N>__<KEY>.")
+            raise ConfigError(
+                f"RECALLBOT_SOURCES__{name.upper()} is not understood; use RECALLBOT_SOURCES__<N>__<KEY>."
+            )
         while len(tables) <= int(index):
             tables.append({})
         tables[int(index)][key] = value
@@ -129,13 +131,15 @@ def _sources(raw: Any, base: Path, env: dict[str, str]) -> tuple[SourceConfig, .
         where = f"[[sources]] #{n}"
         kind = table.get("kind")
         if kind not in _SOURCE_KEYS:
-            raise ConfigError(f"{where} kind must be \"curated\" or \"cpsc\", got {kind!r}; set kind.")
+            raise ConfigError(f'{where} kind must be "curated" or "cpsc", got {kind!r}; set kind.')
         for key in table:
             if key not in _SOURCE_KEYS[kind]:
-                raise ConfigError(f"{where} has unknown key '{key}' for kind {kind}; {_suggest(key, sorted(_SOURCE_KEYS[kind]))}")
+                raise ConfigError(
+                    f"{where} has unknown key '{key}' for kind {kind}; {_suggest(key, sorted(_SOURCE_KEYS[kind]))}"
+                )
         if kind == "curated":
             if not isinstance(table.get("path"), str) or not table["path"].strip():
-                raise ConfigError(f"{where} (curated) needs path = \"file.toml\"; add it.")
+                raise ConfigError(f'{where} (curated) needs path = "file.toml"; add it.')
             path = (base / table["path"]).resolve()
             if not path.is_file():
                 raise ConfigError(f"{where} path {str(path)!r} does not exist; fix the path or remove the source.")

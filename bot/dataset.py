@@ -56,7 +56,9 @@ def bundled_curated() -> tuple[list[Event], list[Problem]]:
 
 def bundled_events() -> dict[str, tuple[list[Event], list[Problem]]]:
     """Return the events shipped with recallbot, by origin: the CPSC snapshot and the curated file."""
-    with gzip.open((resources.files("bot") / "data" / "cpsc-snapshot.json.gz").open("rb"), "rt", encoding="utf-8") as fh:
+    with gzip.open(
+        (resources.files("bot") / "data" / "cpsc-snapshot.json.gz").open("rb"), "rt", encoding="utf-8"
+    ) as fh:
         snapshot = parse_cpsc_records(json.load(fh), "bundled CPSC snapshot")
     return {SNAPSHOT_ORIGIN: snapshot, CURATED_ORIGIN: bundled_curated()}
 

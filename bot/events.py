@@ -78,7 +78,7 @@ class Event:
         blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def keys(self) -> list[tuple[KeyType, str, str]]:
+    def lookup_keys(self) -> list[tuple[KeyType, str, str]]:
         """Return (key type, key, label) for every model, brand and supplier named."""
         out: dict[tuple[KeyType, str], str] = {}
 
@@ -132,11 +132,33 @@ class Event:
 # Single words that would make a brand prefix too loose ("Goal" of "Goal Zero" is fine,
 # "Shenzhen" of every "Shenzhen ... Technology Co." is not).
 _LOOSE_PREFIXES = frozenset(
-    """
-    shenzhen dongguan guangzhou ningbo yiwu shanghai hangzhou xiamen foshan zhongshan
-    beijing wuxi hong kong china american united national international global great
-    new best the home
-    """.split()
+    [
+        "shenzhen",
+        "dongguan",
+        "guangzhou",
+        "ningbo",
+        "yiwu",
+        "shanghai",
+        "hangzhou",
+        "xiamen",
+        "foshan",
+        "zhongshan",
+        "beijing",
+        "wuxi",
+        "hong",
+        "kong",
+        "china",
+        "american",
+        "united",
+        "national",
+        "international",
+        "global",
+        "great",
+        "new",
+        "best",
+        "the",
+        "home",
+    ]
 )
 
 

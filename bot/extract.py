@@ -32,12 +32,32 @@ _MEASURE = re.compile(
 )
 _PLACEHOLDER = re.compile(r"[Xx]{3,}")  # "911XXXXXX": a date-code pattern, not a model
 _MONTH_YEAR = re.compile(r"^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)-\d{2,4}$", re.I)
-_SHORT_WORDS = frozenset("in to x of by pc ft lb oz and or".split())
-_TRIGGERS = frozenset("model models ref sku skus item items style styles".split())
+_SHORT_WORDS = frozenset(["in", "to", "x", "of", "by", "pc", "ft", "lb", "oz", "and", "or"])
+_TRIGGERS = frozenset(["model", "models", "ref", "sku", "skus", "item", "items", "style", "styles"])
 _LIST_FILLERS = frozenset(
-    "number numbers no nos # : ( ) , & and or is are include includes including the following".split()
+    [
+        "number",
+        "numbers",
+        "no",
+        "nos",
+        "#",
+        ":",
+        "(",
+        ")",
+        ",",
+        "&",
+        "and",
+        "or",
+        "is",
+        "are",
+        "include",
+        "includes",
+        "including",
+        "the",
+        "following",
+    ]
 )
-_LIST_SEPARATORS = frozenset(", & and or ; / ( )".split())
+_LIST_SEPARATORS = frozenset([",", "&", "and", "or", ";", "/", "(", ")"])
 _SERIAL_RANGE = frozenset(("thru", "through"))
 _SERIAL_WORDS = frozenset(("serial", "lot", "sn", "s/n"))
 
@@ -140,19 +160,67 @@ def extract_models(text: str) -> list[str]:
 
 # First words of CPSC titles that are not brands ("Children's Nightgowns Recalled").
 _GENERIC = frozenset(
-    """
-    adult adults baby babies children children's kids infant infants toddler toddlers youth
-    women's men's girls girls' boys boys' convertible portable electric rechargeable wireless
-    magnetic digital smart select certain glow lithium-ion lithium battery batteries more about
-    over nearly approximately one two three four five six seven eight nine ten million thousand
-    """.split()
+    [
+        "adult",
+        "adults",
+        "baby",
+        "babies",
+        "children",
+        "children's",
+        "kids",
+        "infant",
+        "infants",
+        "toddler",
+        "toddlers",
+        "youth",
+        "women's",
+        "men's",
+        "girls",
+        "girls'",
+        "boys",
+        "boys'",
+        "convertible",
+        "portable",
+        "electric",
+        "rechargeable",
+        "wireless",
+        "magnetic",
+        "digital",
+        "smart",
+        "select",
+        "certain",
+        "glow",
+        "lithium-ion",
+        "lithium",
+        "battery",
+        "batteries",
+        "more",
+        "about",
+        "over",
+        "nearly",
+        "approximately",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "million",
+        "thousand",
+    ]
 )
 
 _TITLE_COMPANY = re.compile(
     r"^(?P<company>.+?) (?:Recalls|Expands Recall of|Reannounces(?: and Expands)? Recall of|"
     r"Announces Recall of) (?P<product>.+)$"
 )
-_TITLE_PRODUCT = re.compile(r"^(?P<product>.+?) (?:Recalled|Recall Expanded|Recall)\b")
+_TITLE_PRODUCT = re.compile(
+    r"^(?P<product>.+?) (?:Recalled|Recall Expanded|Recall)\b(?: by (?P<company>.+?)(?: Due to\b|;|$))?"
+)
 _BRANDED = re.compile(
     r"(?P<a>[A-Z][\w'-]*?)-brand(?:ed)?\b"
     r"|[\"“](?P<b>[^\"”]{2,30})[\"”] brand"
@@ -204,8 +272,8 @@ def extract_brands(title: str, description: str, companies: list[str]) -> list[s
             add(name)
     for m in _BRANDED.finditer(description):
         add(next(g for g in m.groups() if g))
-    if company:
-        add(company.group("company"))
+    if product and product.group("company"):
+        add(product.group("company"))
     for raw in companies:
         for name in _company_names(fold(raw)):
             add(name)

@@ -119,7 +119,8 @@ def _best(hits: list[repo.KeyHit], sizes: dict[str, int]) -> list[repo.KeyHit]:
     return [h for h in hits if sizes[h.key] == top]
 
 
-def _by_date(matches: list[Match]) -> tuple[Match, ...]:
+def by_date(matches: list[Match]) -> tuple[Match, ...]:
+    """Return the matches newest first, each event once, hiding copies of the same recall."""
     unique: dict[str, Match] = {}
     for m in matches:
         unique.setdefault(m.event.id, m)
@@ -139,7 +140,7 @@ def _notes(session: Session, hits: list[repo.KeyHit], matches: list[Match], aske
     if more:
         linked += repo.events_for_keys(session, [(KeyType.LINKED_BRAND.value, k) for k in more])
     shown = {m.event.id for m in matches}
-    return _by_date(
+    return by_date(
         [Match(h.event, messages.REASON_LINKED.format(brand=h.label)) for h in linked if h.event.id not in shown]
     )
 
@@ -172,7 +173,7 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
     return CheckResult(
         query=query,
         verdict=verdict,
-        matches=_by_date(matches),
+        matches=by_date(matches),
         notes=_notes(session, hits, matches, set(lookup.names)),
         suggestions=vocabulary.suggest(query) if verdict is Verdict.NOT_FOUND else (),
         model=model_hits[0].label if model_hits else (" ".join(model_words) or None),
@@ -181,13 +182,24 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
 
 
 class Vocabulary:
-    """Every model, brand and supplier name known, for "did you mean" suggestions."""
+    """Every model, brand and supplier name known, for "did you mean" suggestions.
+
+    Scoring 300,000 model keys takes tens of milliseconds, so model keys are
+    bucketed by their first and last characters: one typo leaves the start or
+    the end of a key intact, so a query is only scored against keys that share
+    its first or last two or three characters.
+    """
 
     def __init__(self, rows: list[tuple[str, str, str]]) -> None:
         self._models = {key: label for kind, key, label in rows if kind == KeyType.MODEL}
         self._names = {key: label for kind, key, label in rows if kind != KeyType.MODEL}
-        self._model_keys = list(self._models)
         self._name_keys = list(self._names)
+        self._buckets: dict[str, list[str]] = {}
+        for key in self._models:
+            for n in (2, 3):
+                if len(key) > n:
+                    self._buckets.setdefault(f"<{key[:n]}", []).append(key)
+                    self._buckets.setdefault(f">{key[-n:]}", []).append(key)
 
     @classmethod
     def load(cls, session: Session) -> Vocabulary:
@@ -195,16 +207,23 @@ class Vocabulary:
         types = [KeyType.MODEL.value, KeyType.BRAND.value, KeyType.SUPPLIER.value]
         return cls(repo.key_vocabulary(session, types))
 
+    def _model_candidates(self, key: str) -> list[str]:
+        n = 3 if len(key) >= 7 else 2
+        near = dict.fromkeys(self._buckets.get(f"<{key[:n]}", []))
+        near.update(dict.fromkeys(self._buckets.get(f">{key[-n:]}", [])))
+        return list(near)
+
     def suggest(self, query: str, limit: int = 3) -> tuple[str, ...]:
         """Return up to ``limit`` known names close to the query, best first."""
         scored: dict[str, float] = {}
-        for key, labels, keys in (
-            (model_key(query), self._models, self._model_keys),
-            (name_key(query), self._names, self._name_keys),
+        model, name = model_key(query), name_key(query)
+        for key, labels, choices in (
+            (model, self._models, self._model_candidates(model)),
+            (name, self._names, self._name_keys),
         ):
             if len(key) < 2:
                 continue
-            found = process.extract(key, keys, scorer=fuzz.ratio, limit=limit, score_cutoff=SUGGESTION_CUTOFF)
+            found = process.extract(key, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=SUGGESTION_CUTOFF)
             for choice, score, _ in found:
                 label = labels[choice]
                 scored[label] = max(score, scored.get(label, 0))

@@ -16,7 +16,9 @@ SUBSCRIBE_USAGE = (
     "Tell me what to follow: /subscribe brand Anker, /subscribe model A1263 or "
     "/subscribe supplier Amprius (the type may be left out)."
 )
-UNSUBSCRIBE_USAGE = "Tell me what to stop following, for example: /unsubscribe Anker. /subscriptions lists what you follow."
+UNSUBSCRIBE_USAGE = (
+    "Tell me what to stop following, for example: /unsubscribe Anker. /subscriptions lists what you follow."
+)
 MODEL_TOO_SHORT = "A model number needs at least two letters or digits; {name!r} is too short to follow."
 TOO_MANY_SUBSCRIPTIONS = (
     "This chat already follows {limit} brands, models and suppliers, the most I keep for one chat. "

@@ -16,8 +16,35 @@ _WORDS = re.compile(r"[0-9a-z]+(?:['’][a-z]+)?")
 
 # Words that end a company name without being part of the brand.
 LEGAL_SUFFIXES = frozenset(
-    "inc incorporated llc ltd limited co company corp corporation gmbh ag sa sas "
-    "bv nv plc pty pte lp llp srl spa kk oy ab as dba".split()
+    [
+        "inc",
+        "incorporated",
+        "llc",
+        "ltd",
+        "limited",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "gmbh",
+        "ag",
+        "sa",
+        "sas",
+        "bv",
+        "nv",
+        "plc",
+        "pty",
+        "pte",
+        "lp",
+        "llp",
+        "srl",
+        "spa",
+        "kk",
+        "oy",
+        "ab",
+        "as",
+        "dba",
+    ]
 )
 
 

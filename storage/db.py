@@ -15,7 +15,7 @@ from bot.errors import ConfigError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the checker write while commands read; the busy timeout makes a
     # second process wait for the lock instead of failing at once.

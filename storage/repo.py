@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, tuple_
+from sqlalchemy import bindparam, delete, func, insert, tuple_
 from sqlmodel import Session, col, select
 
 from bot.events import Event
@@ -89,7 +89,7 @@ def _key_rows(events: Iterable[Event]) -> list[dict]:
     return [
         {"event_id": e.id, "key_type": kind.value, "key": key[:200], "label": label[:300]}
         for e in events
-        for kind, key, label in e.keys()
+        for kind, key, label in e.lookup_keys()
     ]
 
 
@@ -110,26 +110,36 @@ def replace_events(session: Session, events: Sequence[Event], origin: str, now: 
         for event in chunk:
             row = _event_row(event, origin, now)
             del row["first_seen_at"], row["id"]
-            session.execute(
-                EventRow.__table__.update().where(EventRow.__table__.c.id == event.id).values(**row)
-            )
+            session.execute(EventRow.__table__.update().where(EventRow.__table__.c.id == event.id).values(**row))
         keys = _key_rows(chunk)
         if keys:
             session.execute(insert(EventKeyRow), keys)
 
 
+# Two plain IN lists, not a row-value IN: SQLite answers these from the index. Built once:
+# this is the /check hot path, and compiling the statement cost as much as running it.
+_EVENTS_FOR_KEYS = (
+    select(EventKeyRow.key_type, EventKeyRow.key, EventKeyRow.label, EventRow.id, EventRow.data)
+    .join(EventRow, col(EventRow.id) == col(EventKeyRow.event_id))
+    .where(
+        col(EventKeyRow.key_type).in_(bindparam("types", expanding=True)),
+        col(EventKeyRow.key).in_(bindparam("keys", expanding=True)),
+    )
+)
+
+
 def events_for_keys(session: Session, keys: Iterable[tuple[str, str]]) -> list[KeyHit]:
     """Return every event that answers to one of the (key type, key) pairs."""
-    pairs = sorted(set(keys))
+    wanted = set(keys)
+    types = sorted({kind for kind, _ in wanted})
+    values = sorted({key for _, key in wanted})
     hits: list[KeyHit] = []
     events: dict[str, Event] = {}
-    for chunk in _chunks(pairs):
-        query = (
-            select(EventKeyRow.key_type, EventKeyRow.key, EventKeyRow.label, EventRow.id, EventRow.data)
-            .join(EventRow, col(EventRow.id) == col(EventKeyRow.event_id))
-            .where(tuple_(col(EventKeyRow.key_type), col(EventKeyRow.key)).in_(chunk))
-        )
-        for key_type, key, label, event_id, data in session.exec(query):
+    for chunk in _chunks(values):
+        rows = session.execute(_EVENTS_FOR_KEYS, {"types": types, "keys": list(chunk)})
+        for key_type, key, label, event_id, data in rows:
+            if (key_type, key) not in wanted:
+                continue
             if event_id not in events:
                 events[event_id] = Event.from_dict(json.loads(data))
             hits.append(KeyHit(key_type, key, label, events[event_id]))
@@ -162,9 +172,7 @@ def count_events(session: Session) -> int:
     return session.exec(select(func.count()).select_from(EventRow)).one()
 
 
-def add_subscription(
-    session: Session, dest: Destination, key_type: str, key: str, label: str, now: datetime
-) -> bool:
+def add_subscription(session: Session, dest: Destination, key_type: str, key: str, label: str, now: datetime) -> bool:
     """Subscribe a destination; return False if it already was."""
     existing = session.exec(
         select(SubscriptionRow.id).where(

@@ -73,11 +73,7 @@ def parse_record(record: dict[str, Any]) -> Event:
     description = str(record.get("Description") or "")
     products = _texts(record, "Products")
     units_texts = _texts(record, "Products", "NumberOfUnits")
-    companies = [
-        name
-        for key in ("Manufacturers", "Importers", "Distributors")
-        for name in _texts(record, key)
-    ]
+    companies = [name for key in ("Manufacturers", "Importers", "Distributors") for name in _texts(record, key)]
     brands = extract_brands(title, description, companies)
     models = extract_models(" . ".join([title, *products, description]))
     extra = {"recall_id": str(record.get("RecallID") or "")}

@@ -154,7 +154,11 @@ def parse_curated(text: str, source: str) -> tuple[list[Event], list[Problem]]:
             problems.append(Problem(source, "-", table, f"use [[{table}]] for each record"))
             continue
         for position, record in enumerate(records, start=1):
-            label = f"'{record['id']}'" if isinstance(record, dict) and isinstance(record.get("id"), str) else f"#{position} of [[{table}]]"
+            label = (
+                f"'{record['id']}'"
+                if isinstance(record, dict) and isinstance(record.get("id"), str)
+                else f"#{position} of [[{table}]]"
+            )
             try:
                 event = build(record)
             except RecordError as error:

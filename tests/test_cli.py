@@ -1,0 +1,76 @@
+"""The `recallbot` command, run as a user would: a subprocess in an empty directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def recallbot(tmp_path, *args, stdin="", env=None):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=tmp_path,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, **(env or {})},
+    )
+
+
+def test_check_json_on_the_bundled_data(tmp_path):
+    done = recallbot(tmp_path, "check", "PAC20-272", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["verdict"] == "recalled"
+    assert [m["id"] for m in answer["matches"]] == ["romoss-pac20-272-2025"]
+    assert answer["matches"][0]["units"] == 491745
+    assert (tmp_path / "recallbot.db").exists()
+
+
+def test_check_several_models_in_plain_text(tmp_path):
+    done = recallbot(tmp_path, "check", "A1263", "2G505", "QQ-0000-ZZ")
+    assert done.returncode == 0, done.stderr
+    assert "Yes: A1263 is named in 1 notice." in done.stdout
+    assert "Yes: 2G505 is named in 1 notice." in done.stdout  # CPSC 26-011, from the bundled snapshot
+    assert "No recall or supplier suspension I know of matches QQ-0000-ZZ." in done.stdout
+
+
+def test_run_without_tokens_is_a_console_on_the_bundled_data(tmp_path):
+    done = recallbot(
+        tmp_path, "run", stdin="/check PAC20-272\nA1263\n/subscribe brand Anker\n/subscriptions\n/nonsense\n"
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "RECALL: Romoss PAC20-272 power bank" in out
+    assert "Yes: A1263 is named in 1 notice." in out
+    assert "This chat follows:\n- brand Anker" in out
+    assert "I don't know the command /nonsense." in out
+    assert "Traceback" not in out + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"RECALLBOT_CHECKER__INTERVAL_SECONDS": "soon"},
+            "recallbot: RECALLBOT_CHECKER__INTERVAL_SECONDS must be a whole number",
+        ),
+        (
+            {"RECALLBOT_STORAGE__URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"},
+            "recallbot: Could not open the database postgresql+psycopg://nobody@127.0.0.1:9/none",
+        ),
+        ({"RECALLBOT_STORAGE__URL": "not a url"}, "recallbot: [storage] url 'not a url' is not a database URL"),
+    ],
+)
+def test_startup_failures_are_one_sentence_and_a_non_zero_exit(tmp_path, env, expected):
+    done = recallbot(tmp_path, "check", "A1263", env=env)
+    assert done.returncode == 2
+    assert done.stderr.startswith(expected)
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr

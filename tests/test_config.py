@@ -1,0 +1,116 @@
+"""Configuration: file, environment overrides, and one clear sentence per mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import CPSC_URL, load_config
+from bot.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_with_no_file_and_no_environment():
+    config = load_config(None, environ={})
+    assert config.storage.url == "sqlite:///recallbot.db"
+    assert (config.checker.interval_seconds, config.checker.max_age_days) == (900, 90)
+    assert config.telegram.api_base_url == "https://api.telegram.org/bot"
+    assert config.telegram.token is None and config.discord.token is None
+    assert config.sources == ()
+
+
+def test_file_values_and_sources(tmp_path):
+    (tmp_path / "extra.toml").write_text("")
+    path = write(
+        tmp_path,
+        """
+[checker]
+interval_seconds = 60
+[discord]
+command_guild_id = 1234567890123456789
+[[sources]]
+kind = "curated"
+path = "extra.toml"
+[[sources]]
+kind = "cpsc"
+""",
+    )
+    config = load_config(path, environ={})
+    assert config.checker.interval_seconds == 60
+    assert config.discord.command_guild_id == 1234567890123456789
+    assert [s.kind for s in config.sources] == ["curated", "cpsc"]
+    assert config.sources[0].path == (tmp_path / "extra.toml").resolve()
+    assert config.sources[1].base_url == CPSC_URL
+
+
+def test_environment_overrides_the_file(tmp_path):
+    path = write(tmp_path, "[checker]\ninterval_seconds = 60\n")
+    env = {
+        "RECALLBOT_CHECKER__INTERVAL_SECONDS": "120",
+        "RECALLBOT_TELEGRAM__TOKEN": "123:secret-token",
+        "RECALLBOT_STORAGE__URL": "sqlite:///other.db",
+    }
+    config = load_config(path, environ=env)
+    assert config.checker.interval_seconds == 120
+    assert config.telegram.token == "123:secret-token"
+    assert config.storage.url == "sqlite:///other.db"
+    assert "secret-token" not in repr(config)
+
+
+def test_config_path_from_environment(tmp_path):
+    path = write(tmp_path, "[checker]\nmax_age_days = 30\n")
+    assert load_config(None, environ={"RECALLBOT_CONFIG": str(path)}).checker.max_age_days == 30
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ("[telegram]\ntokn = 'x'\n", {}, "Unknown config key [telegram] tokn; did you mean 'token'?"),
+        ("[chcker]\n", {}, "Unknown config section [chcker]; did you mean 'checker'?"),
+        (
+            "[checker]\ninterval_seconds = 'often'\n",
+            {},
+            "[checker] interval_seconds must be a whole number, got 'often'; fix the value.",
+        ),
+        ("[checker]\ninterval_seconds = 1\n", {}, "[checker] interval_seconds must be at least 10, got 1; raise it."),
+        (
+            "",
+            {"RECALLBOT_CHECKER__MAX_AGE_DAYS": "ninety"},
+            "RECALLBOT_CHECKER__MAX_AGE_DAYS must be a whole number, got 'ninety'; fix the value.",
+        ),
+        ("", {"RECALLBOT_TELEGRAM__TOKN": "x"}, "Unknown config key RECALLBOT_TELEGRAM__TOKN; did you mean 'token'?"),
+        (
+            "[telegram]\ntoken = 12345\n",
+            {},
+            "[telegram] token must be a string in quotes, got a secret; quote the value.",
+        ),
+        ("[[sources]]\nkind = 'rss'\n", {}, '[[sources]] #1 kind must be "curated" or "cpsc", got \'rss\'; set kind.'),
+        ("[[sources]]\nkind = 'curated'\n", {}, '[[sources]] #1 (curated) needs path = "file.toml"; add it.'),
+    ],
+)
+def test_mistakes_give_one_sentence_naming_the_key_and_the_fix(tmp_path, text, env, expected):
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text), environ=env)
+    assert str(error.value) == expected
+
+
+def test_missing_curated_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"path '.*nothere.toml' does not exist; fix the path or remove the source"):
+        load_config(write(tmp_path, "[[sources]]\nkind = 'curated'\npath = 'nothere.toml'\n"), environ={})
+
+
+def test_missing_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"not found; copy config\.example\.toml"):
+        load_config(tmp_path / "absent.toml", environ={})
+
+
+def test_example_config_is_valid():
+    example = Path(__file__).parent.parent / "config.example.toml"
+    config = load_config(example, environ={})
+    assert config.checker.interval_seconds == 900

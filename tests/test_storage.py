@@ -1,0 +1,76 @@
+"""Storage on a real SQLite file: migrations, WAL, bulk loading, index lookups."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import Session, select
+
+from bot.dataset import load_bundled, parse_cpsc_records, store_events
+from storage import repo
+from storage.tables import EventRow, SQLModel
+from tests.conftest import NOW, slice_records
+
+
+def test_migrations_build_exactly_the_tables_the_code_declares(engine):
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_mode(engine):
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_model_lookup_uses_the_index(engine):
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT event_id FROM event_key WHERE key_type = 'model' AND key = 'A1263'"
+        ).all()
+    assert "USING INDEX ix_event_key_lookup" in " ".join(str(row) for row in plan) or "USING COVERING INDEX" in str(
+        plan
+    )
+
+
+def test_bundled_load_is_idempotent(engine):
+    with Session(engine) as session:
+        first = load_bundled(session, NOW)
+        session.commit()
+    with Session(engine) as session:
+        second = load_bundled(session, NOW + timedelta(days=1))
+        session.commit()
+        count = repo.count_events(session)
+    assert (len(first.new), first.problems) == (596, [])
+    assert (len(second.new), len(second.updated), second.unchanged) == (0, 0, 596)
+    assert count == 596
+
+
+def test_changed_event_is_replaced_and_keeps_first_seen(engine):
+    events, _ = parse_cpsc_records(slice_records()[:2], "t")
+    with Session(engine) as session:
+        store_events(session, events, "t", NOW)
+        session.commit()
+    expanded = dataclasses.replace(events[0], models=(*events[0].models, "A9999"))
+    later = NOW + timedelta(hours=3)
+    with Session(engine) as session:
+        report = store_events(session, [expanded, events[1]], "t", later)
+        session.commit()
+        row = session.exec(select(EventRow).where(EventRow.id == expanded.id)).one()
+        hits = repo.events_for_keys(session, [("model", "A9999")])
+    assert [(old.id, new.material_change(old)) for old, new in report.updated] == [(expanded.id, ["models"])]
+    assert report.unchanged == 1
+    assert row.first_seen_at == NOW and row.updated_at == later
+    assert [h.event.id for h in hits] == [expanded.id]
+
+
+def test_chat_ids_keep_64_bits(engine):
+    dest = repo.Destination("discord", 2**63 - 1)
+    with Session(engine) as session:
+        assert repo.add_subscription(session, dest, "brand", "anker", "Anker", NOW)
+        session.commit()
+    with Session(engine) as session:
+        assert [r.chat_id for r in repo.list_subscriptions(session, dest)] == [2**63 - 1]
