@@ -88,16 +88,17 @@ class Event:
 
         for model in self.models:
             add(KeyType.MODEL, model_key(model), model)
-        names = [self.brand, *self.aliases] if self.kind is EventKind.RECALL else []
-        for brand in filter(None, names):
-            for key in brand_prefixes(brand):
-                add(KeyType.BRAND, key, brand)
-        if self.supplier:
-            for name in (self.supplier, *self.aliases):
+        brands = [self.brand, *self.aliases] if self.kind is EventKind.RECALL else []
+        suppliers = [self.supplier, *self.aliases] if self.supplier else []
+        for kind, names in ((KeyType.BRAND, brands), (KeyType.SUPPLIER, suppliers)):
+            names = [n for n in names if n]
+            for name in names:  # whole names first, so "Amprius" labels the key "amprius"
+                add(kind, name_key(name), name)
+            for name in names:
                 for key in brand_prefixes(name):
-                    add(KeyType.SUPPLIER, key, name)
-            for brand in self.linked_brands:
-                add(KeyType.LINKED_BRAND, name_key(brand), brand)
+                    add(kind, key, name)
+        for brand in self.linked_brands:
+            add(KeyType.LINKED_BRAND, name_key(brand), brand)
         return [(kind, key, label) for (kind, key), label in out.items()]
 
     def to_dict(self) -> dict[str, Any]:
