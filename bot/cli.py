@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
 from bot.app import open_core
+from bot.checker import PassReport
 from bot.commands import dispatch
 from bot.config import Config, load_config
 from bot.errors import RecallbotError
 from bot.render import render_reply
+from bot.runtime import http_client, make_checker, running
 from storage.repo import Destination
 
 logger = logging.getLogger("recallbot")
@@ -29,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd = commands.add_parser("check", help="check one or more models or brands and print the answer")
     check_cmd.add_argument("queries", nargs="+", metavar="MODEL")
     check_cmd.add_argument("--json", action="store_true", help="print JSON for scripts")
+    commands.add_parser("check-now", help="check every source once and print what changed")
+    commands.add_parser("status", help="show source health, last and next check, and alerts waiting")
     return parser
 
 
@@ -47,32 +53,81 @@ def _check(config: Config, queries: list[str], as_json: bool) -> int:
     return 0
 
 
-def _run(config: Config) -> int:
-    from notifiers.console import run_console
+async def _serve(config: Config) -> None:
+    from notifiers.console import ConsoleNotifier, serve_console
 
+    core = open_core(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    logger.info("no Telegram or Discord token configured: console mode")
+    async with running(config, core, {"console": ConsoleNotifier()}):
+        console = asyncio.create_task(serve_console(core, stop), name="console")
+        await stop.wait()
+        console.cancel()
+
+
+def _run(config: Config) -> int:
     if config.telegram.token or config.discord.token:
         raise RecallbotError(
             "Telegram and Discord front ends are not built yet; unset the tokens to run in console mode."
         )
-    core = open_core(config)
-    logger.info("no Telegram or Discord token configured: console mode")
-    run_console(core)
+    asyncio.run(_serve(config))
     return 0
+
+
+async def _check_now(config: Config) -> PassReport:
+    core = open_core(config)
+    async with http_client() as client:
+        return await make_checker(config, core, client).run_pass()
+
+
+def _print_report(report: PassReport) -> None:
+    if not report.sources:
+        print("No sources configured: add [[sources]] to the config (the bundled dataset is loaded at start-up).")
+    for source in report.sources:
+        if source.error:
+            until = (
+                f"; backing off until {source.backing_off_until:%Y-%m-%d %H:%M UTC}" if source.backing_off_until else ""
+            )
+            print(f"{source.name}: FAILED: {source.error}{until}")
+            continue
+        baseline = " (first pass: baseline, no alerts)" if source.baseline else ""
+        print(
+            f"{source.name}: {source.new} new, {source.updated} updated, {source.unchanged} unchanged, "
+            f"{len(source.problems)} skipped, {source.alerts_queued} alerts queued{baseline}"
+        )
+        for problem in source.problems:
+            print(f"  skipped {problem}")
+    print(
+        f"total: {report.total('new')} new, {report.total('updated')} updated, {report.total('unchanged')} unchanged, "
+        f"{report.skipped} skipped, {report.total('alerts_queued')} alerts queued"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
+        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         config = load_config(args.config)
         if args.command == "check":
             return _check(config, args.queries, args.json)
-        if args.command in ("run", "console"):
-            return _run(config) if args.command == "run" else _console(config)
+        if args.command == "run":
+            return _run(config)
+        if args.command == "console":
+            return _console(config)
+        if args.command == "check-now":
+            report = asyncio.run(_check_now(config))
+            _print_report(report)
+            return 1 if any(s.error for s in report.sources) else 0
+        if args.command == "status":
+            print(render_reply(dispatch(open_core(config), CLI, "/status")))
+            return 0
     except RecallbotError as error:
         print(f"recallbot: {error}", file=sys.stderr)
         return 2

@@ -18,8 +18,9 @@ from bot.events import KeyType
 from bot.matching import CheckResult, Match, Verdict, Vocabulary, by_date, clean_query
 from bot.matching import check as check_query
 from bot.normalize import has_digit, model_key, name_key
-from storage import repo
+from storage import outbox, repo
 from storage.repo import Destination
+from storage.sources import list_states
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +232,42 @@ def recent(core: Core, dest: Destination, args: str) -> Reply:
     return Reply(messages.RECENT, matches=tuple(Match(e, "") for e in events))
 
 
+def _when(value: datetime | str | None) -> str:
+    if value is None:
+        return messages.STATUS_NEVER
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def status(core: Core, dest: Destination, args: str) -> Reply:
+    """Show the checker's health: sources, last and next check, alerts waiting."""
+    with core.session() as session:
+        last, upcoming = repo.get_meta(session, "last_check_at"), repo.get_meta(session, "next_check_at")
+        depth = outbox.queue_depth(session)
+        states = list_states(session)
+    lines = [messages.STATUS_HEADER.format(last=_when(last), next=_when(upcoming), depth=depth)]
+    for state in states:
+        error = (
+            messages.STATUS_ERROR.format(at=_when(state.last_error_at), error=state.last_error)
+            if state.last_error
+            else ""
+        )
+        backoff = messages.STATUS_BACKOFF.format(at=_when(state.next_attempt_at)) if state.next_attempt_at else ""
+        lines.append(
+            messages.STATUS_SOURCE.format(
+                name=state.name,
+                success=_when(state.last_success_at),
+                records=state.records_seen,
+                failures=state.consecutive_failures,
+                error=error,
+                backoff=backoff,
+            )
+        )
+    if not states:
+        lines.append(messages.STATUS_NO_SOURCES)
+    return Reply("\n".join(lines))
+
+
 COMMANDS: dict[str, Callable[[Core, Destination, str], Reply]] = {
     "start": start,
     "help": help,
@@ -239,6 +276,7 @@ COMMANDS: dict[str, Callable[[Core, Destination, str], Reply]] = {
     "unsubscribe": unsubscribe,
     "subscriptions": subscriptions,
     "recent": recent,
+    "status": status,
 }
 
 

@@ -11,10 +11,10 @@ from importlib import resources
 
 from sqlmodel import Session
 
-from bot.errors import RecordError
 from bot.events import Event
-from bot.sources.cpsc import parse_record
-from bot.sources.curated import Problem, parse_curated
+from bot.sources.base import Problem
+from bot.sources.cpsc import parse_records
+from bot.sources.curated import parse_curated
 from storage import repo
 
 logger = logging.getLogger(__name__)
@@ -33,21 +33,6 @@ class StoreReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def parse_cpsc_records(records: list, source: str) -> tuple[list[Event], list[Problem]]:
-    """Parse CPSC API records, one event per recall number; report the bad ones."""
-    events: dict[str, Event] = {}
-    problems: list[Problem] = []
-    for position, record in enumerate(records, start=1):
-        label = str(record.get("RecallNumber") or f"#{position}") if isinstance(record, dict) else f"#{position}"
-        try:
-            event = parse_record(record)
-        except RecordError as error:
-            problems.append(Problem(source, label, error.field, error.reason))
-            continue
-        events.setdefault(event.id, event)
-    return list(events.values()), problems
-
-
 def bundled_curated() -> tuple[list[Event], list[Problem]]:
     """Return the events of the bundled curated file."""
     text = (resources.files("bot") / "data" / "curated.toml").read_text("utf-8")
@@ -59,7 +44,7 @@ def bundled_events() -> dict[str, tuple[list[Event], list[Problem]]]:
     with gzip.open(
         (resources.files("bot") / "data" / "cpsc-snapshot.json.gz").open("rb"), "rt", encoding="utf-8"
     ) as fh:
-        snapshot = parse_cpsc_records(json.load(fh), "bundled CPSC snapshot")
+        snapshot = parse_records(json.load(fh), "bundled CPSC snapshot")
     return {SNAPSHOT_ORIGIN: snapshot, CURATED_ORIGIN: bundled_curated()}
 
 

@@ -75,6 +75,7 @@ LABEL_REASON = "Reason"
 LABEL_BRANDS = "Brands using its cells"
 LABEL_SOURCE = "Source"
 LABEL_LINK = "Official notice"
+LABEL_WHY = "Why"
 POTENTIALLY_AFFECTED = "Potentially affected: the notice does not say which products hold these cells."
 
 # --- subscriptions ------------------------------------------------------------
@@ -99,3 +100,27 @@ RECENT_NONE = "No recalls are on record yet."
 def plural(count: int, one: str, many: str | None = None) -> str:
     """Return "1 recall" or "3 recalls"."""
     return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+# --- alerts -------------------------------------------------------------------
+WHY_BRAND = "you follow brand "
+WHY_MODEL = "you follow model "
+WHY_SUPPLIER = "you follow supplier "
+WHY_LINKED = ", named as a customer of {supplier} (potentially affected)"
+WHY_LINKED_MODEL = ", a {brand} model; {brand} is named as a customer of {supplier} (potentially affected)"
+ALERT_NEW_RECALL = "New recall"
+ALERT_UPDATED_RECALL = "Recall updated"
+ALERT_NEW_SUSPENSION = "Supplier certificate suspended"
+ALERT_UPDATED_SUSPENSION = "Supplier suspension updated"
+
+
+# --- /status ------------------------------------------------------------------
+STATUS_HEADER = "Checker: last check {last}, next check {next}. Alerts waiting to be sent: {depth}."
+STATUS_NEVER = "never"
+STATUS_NO_SOURCES = "No live sources have been checked yet (the bundled dataset is always loaded)."
+STATUS_SOURCE = (
+    "- {name}: last success {success}; {records} records in the last fetch; "
+    "{failures} failures in a row{error}{backoff}"
+)
+STATUS_ERROR = "; last error {at}: {error}"
+STATUS_BACKOFF = "; backing off until {at}"

@@ -10,6 +10,7 @@ import textwrap
 
 from bot import messages
 from bot.commands import Reply
+from bot.delivery import Alert
 from bot.events import Event, EventKind
 from bot.matching import Match
 
@@ -61,7 +62,7 @@ def render_event(match: Match, width: int = 100) -> str:
     event = match.event
     lines = [event_heading(event)]
     if match.reason:
-        lines.append(f"  Why: {match.reason}")
+        lines.append(f"  {messages.LABEL_WHY}: {match.reason}")
     for label, value in event_fields(event):
         lines.append(textwrap.fill(f"{label}: {value}", width, initial_indent="  ", subsequent_indent="    "))
     if event.kind is EventKind.SUSPENSION:
@@ -84,3 +85,17 @@ def render_reply(reply: Reply) -> str:
     if reply.buttons:
         parts.append("Next: " + " | ".join(f"/{b.command}" for b in reply.buttons))
     return "\n\n".join(parts)
+
+
+def alert_title(alert: Alert) -> str:
+    """Return the alert's first line: what happened."""
+    recall = alert.event.kind is EventKind.RECALL
+    if alert.is_update:
+        return messages.ALERT_UPDATED_RECALL if recall else messages.ALERT_UPDATED_SUSPENSION
+    return messages.ALERT_NEW_RECALL if recall else messages.ALERT_NEW_SUSPENSION
+
+
+def render_alert(alert: Alert) -> str:
+    """Render an alert as plain text."""
+    why = "; ".join(alert.reasons)
+    return f"{alert_title(alert)}\n\n{render_event(Match(alert.event, why))}"

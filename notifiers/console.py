@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
 from typing import TextIO
 
 from bot.commands import Core, dispatch
-from bot.render import render_reply
+from bot.delivery import Alert, Limits, Outcome
+from bot.render import render_alert, render_reply
 from storage.repo import Destination
 
 CONSOLE = Destination("console", 0)
@@ -37,5 +40,51 @@ def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdo
         if not line:
             return
         answer = handle_line(core, line)
+        if answer:
+            print(answer + "\n", file=stdout, flush=True)
+
+
+class ConsoleNotifier:
+    """Prints alerts in the terminal: console mode shows the whole flow without a platform."""
+
+    platform = "console"
+    limits = Limits(per_second=50.0, per_chat_per_second=50.0, per_group_per_minute=3000.0, concurrency=1)
+
+    def __init__(self, stdout: TextIO = sys.stdout) -> None:
+        self._stdout = stdout
+
+    def is_group(self, chat_id: int) -> bool:
+        return False
+
+    async def send(self, alert: Alert) -> Outcome:
+        print(f"\n*** {render_alert(alert)}\n", file=self._stdout, flush=True)
+        return Outcome.sent()
+
+
+def _read_lines(stdin: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
+    for line in iter(stdin.readline, ""):
+        loop.call_soon_threadsafe(queue.put_nowait, line)
+    loop.call_soon_threadsafe(queue.put_nowait, None)
+
+
+async def serve_console(
+    core: Core, stop: asyncio.Event, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> None:
+    """Answer commands typed in the terminal until ``stop`` is set.
+
+    Ctrl-D at a terminal stops the bot; when input is a pipe or a file, its end
+    only ends the commands and the bot keeps checking and alerting.
+    """
+    print(BANNER, file=stdout, flush=True)
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    # A daemon thread, not to_thread: a blocked readline must not hold up shut-down.
+    threading.Thread(target=_read_lines, args=(stdin, asyncio.get_running_loop(), queue), daemon=True).start()
+    while not stop.is_set():
+        line = await queue.get()
+        if line is None:
+            if stdin.isatty():
+                stop.set()
+            return
+        answer = await asyncio.to_thread(handle_line, core, line)
         if answer:
             print(answer + "\n", file=stdout, flush=True)

@@ -60,3 +60,56 @@ class MetaRow(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=100)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class SourceStateRow(SQLModel, table=True):
+    """The health and progress of one source, kept across restarts."""
+
+    __tablename__ = "source_state"
+
+    name: str = Field(primary_key=True, max_length=300)
+    cursor: str | None = Field(default=None, max_length=100)
+    baseline_done: bool = False
+    records_seen: int = 0
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    consecutive_failures: int = 0
+    next_attempt_at: datetime | None = None
+
+
+class DestinationRow(SQLModel, table=True):
+    """A chat, DM or channel alerts go to; paused when the platform says it is gone."""
+
+    __tablename__ = "destination"
+
+    platform: str = Field(primary_key=True, max_length=20)
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    gone_count: int = 0
+    paused_at: datetime | None = None
+    paused_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One alert for one destination: the outbox. Written with the event, sent by a worker."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("event_id", "event_hash", "platform", "chat_id", name="uq_delivery"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(foreign_key="event.id", max_length=200)
+    event_hash: str = Field(max_length=64)  # the version of the event this alert tells about
+    is_update: bool = False
+    platform: str = Field(max_length=20)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reasons: str = Field(sa_column=Column(Text, nullable=False))  # one reason per line
+    status: str = Field(default="pending", max_length=10)  # pending, sent, failed, gone
+    attempts: int = 0
+    next_attempt_at: datetime
+    claimed_until: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    sent_at: datetime | None = None

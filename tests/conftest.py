@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.commands import Core
-from bot.dataset import CURATED_ORIGIN, bundled_curated, parse_cpsc_records, store_events
+from bot.dataset import CURATED_ORIGIN, bundled_curated, store_events
+from bot.sources.cpsc import parse_records
 from storage.db import make_engine, migrate
 
 DATA = Path(__file__).parent / "data"
@@ -28,7 +29,7 @@ def loaded_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "recallbot.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
-    events, problems = parse_cpsc_records(slice_records(), "test slice")
+    events, problems = parse_records(slice_records(), "test slice")
     assert problems == []
     curated, curated_problems = bundled_curated()
     assert curated_problems == []

@@ -41,9 +41,9 @@ def test_check_several_models_in_plain_text(tmp_path):
     assert "No recall or supplier suspension I know of matches QQ-0000-ZZ." in done.stdout
 
 
-def test_run_without_tokens_is_a_console_on_the_bundled_data(tmp_path):
+def test_console_answers_commands_on_the_bundled_data(tmp_path):
     done = recallbot(
-        tmp_path, "run", stdin="/check PAC20-272\nA1263\n/subscribe brand Anker\n/subscriptions\n/nonsense\n"
+        tmp_path, "console", stdin="/check PAC20-272\nA1263\n/subscribe brand Anker\n/subscriptions\n/nonsense\n"
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout

@@ -7,19 +7,19 @@ from datetime import date
 
 import pytest
 
-from bot.dataset import bundled_events, parse_cpsc_records
+from bot.dataset import bundled_events
 from bot.errors import RecordError
 from bot.events import Event, EventKind
 from bot.extract import extract_models
 from bot.normalize import model_key
-from bot.sources.cpsc import parse_record
+from bot.sources.cpsc import parse_record, parse_records
 from bot.sources.curated import load_curated, parse_curated
 from tests.conftest import DATA, slice_records
 
 
 def test_raw_api_records_with_empty_values_parse():
     records = json.loads((DATA / "cpsc-raw.json").read_text())
-    events, problems = parse_cpsc_records(records, "raw")
+    events, problems = parse_records(records, "raw")
     assert problems == []
     assert [e.id for e in events] == ["cpsc-18218", "cpsc-13117", "cpsc-03525"]
     bluestar = events[0]
@@ -46,7 +46,7 @@ def test_record_missing_a_field_names_it():
 def test_bad_records_are_skipped_and_the_rest_load():
     records = slice_records()[:3]
     broken = dict(records[1], RecallDate="yesterday")
-    events, problems = parse_cpsc_records([records[0], broken, "not an object", records[2]], "feed")
+    events, problems = parse_records([records[0], broken, "not an object", records[2]], "feed")
     assert [e.id for e in events] == ["cpsc-25338", "cpsc-25056"]
     assert [(p.record, p.field) for p in problems] == [("25011", "RecallDate"), ("#3", "record")]
 

@@ -9,7 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import Session, select
 
-from bot.dataset import load_bundled, parse_cpsc_records, store_events
+from bot.dataset import load_bundled, store_events
+from bot.sources.cpsc import parse_records
 from storage import repo
 from storage.tables import EventRow, SQLModel
 from tests.conftest import NOW, slice_records
@@ -50,7 +51,7 @@ def test_bundled_load_is_idempotent(engine):
 
 
 def test_changed_event_is_replaced_and_keeps_first_seen(engine):
-    events, _ = parse_cpsc_records(slice_records()[:2], "t")
+    events, _ = parse_records(slice_records()[:2], "t")
     with Session(engine) as session:
         store_events(session, events, "t", NOW)
         session.commit()

@@ -8,12 +8,15 @@ pruned, so every key may be missing.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.errors import RecordError
+import httpx
+
+from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
 from bot.extract import extract_brands, extract_models
+from bot.sources.base import FetchResult, Problem
 
 AUTHORITY = "U.S. Consumer Product Safety Commission (CPSC)"
 _FIRST_NUMBER = re.compile(r"\d[\d,]*")
@@ -98,3 +101,80 @@ def parse_record(record: dict[str, Any]) -> Event:
         remedy=" ".join(_texts(record, "Remedies")) or None,
         extra=extra,
     )
+
+
+class CpscSource:
+    """The CPSC Recalls REST API, read incrementally by last-publish date.
+
+    The API has no paging: one response holds every record published since the
+    date asked for. It re-publishes old records with new dates, so records are
+    matched to known events by recall number, and the cursor steps back a few
+    days (``overlap_days``) so a record published late in a day is not missed.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient,
+        *,
+        first_days: int = 90,
+        overlap_days: int = 3,
+        timeout: float = 60.0,
+    ) -> None:
+        self.base_url = base_url
+        self.name = f"cpsc:{base_url}"
+        self._client = client
+        self._first_days = first_days
+        self._overlap = timedelta(days=overlap_days)
+        self._timeout = timeout
+
+    async def fetch(self, cursor: str | None, now: datetime) -> FetchResult:
+        """Fetch records published since the cursor (or ``first_days`` ago on the first run)."""
+        start = date.fromisoformat(cursor) - self._overlap if cursor else now.date() - timedelta(days=self._first_days)
+        params = {"format": "json", "LastPublishDateStart": start.isoformat()}
+        try:
+            response = await self._client.get(self.base_url, params=params, timeout=self._timeout)
+        except httpx.TimeoutException:
+            raise SourceError(f"timed out after {self._timeout:.0f} s") from None
+        except httpx.HTTPError as error:
+            raise SourceError(f"network error: {type(error).__name__}") from None
+        if response.status_code != 200:
+            raise SourceError(f"HTTP {response.status_code} from the API")
+        try:
+            records = response.json()
+        except ValueError:
+            raise SourceError("the response is not valid JSON") from None
+        if not isinstance(records, list):
+            raise SourceError("the response is not a JSON array of recalls")
+        unique, problems = _unique_by_recall_id(records, self.name)
+        events, bad = parse_records(unique, self.name)
+        return FetchResult(events, problems + bad, cursor=now.date().isoformat())
+
+
+def _unique_by_recall_id(records: list, source: str) -> tuple[list[dict], list[Problem]]:
+    """Drop repeated RecallIDs (the API can list one recall twice)."""
+    seen: set[str] = set()
+    unique, problems = [], []
+    for position, record in enumerate(records, start=1):
+        recall_id = str(record.get("RecallID") or "") if isinstance(record, dict) else ""
+        if not recall_id:
+            problems.append(Problem(source, f"#{position}", "RecallID", "missing"))
+        elif recall_id not in seen:
+            seen.add(recall_id)
+            unique.append(record)
+    return unique, problems
+
+
+def parse_records(records: list, source: str) -> tuple[list[Event], list[Problem]]:
+    """Parse API records, one event per recall number; report the bad ones."""
+    events: dict[str, Event] = {}
+    problems: list[Problem] = []
+    for position, record in enumerate(records, start=1):
+        label = str(record.get("RecallNumber") or f"#{position}") if isinstance(record, dict) else f"#{position}"
+        try:
+            event = parse_record(record)
+        except RecordError as error:
+            problems.append(Problem(source, label, error.field, error.reason))
+            continue
+        events.setdefault(event.id, event)
+    return list(events.values()), problems

@@ -6,28 +6,15 @@ record id (or its position) and the field; every other record still loads.
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.errors import RecordError
+from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A record that was skipped, and why."""
-
-    source: str
-    record: str
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.source}: record {self.record}: field '{self.field}': {self.reason}"
-
+from bot.sources.base import FetchResult, Problem
 
 # field -> (type, required)
 _RECALL_FIELDS: dict[str, tuple[type, bool]] = {
@@ -175,3 +162,22 @@ def parse_curated(text: str, source: str) -> tuple[list[Event], list[Problem]]:
 def load_curated(path: Path) -> tuple[list[Event], list[Problem]]:
     """Read a curated TOML file; return its events and the records skipped."""
     return parse_curated(path.read_text(encoding="utf-8"), str(path))
+
+
+class CuratedSource:
+    """A curated TOML file, read again on every check so edits are seen."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = f"curated:{path}"
+
+    async def fetch(self, cursor: str | None, now: object) -> FetchResult:
+        """Read the file; a file that cannot be read or parsed at all fails the fetch."""
+        try:
+            text = await asyncio.to_thread(self.path.read_text, encoding="utf-8")
+        except OSError as error:
+            raise SourceError(f"cannot read {self.path}: {error.strerror or error}") from None
+        events, problems = parse_curated(text, str(self.path))
+        if not events and any(p.record == "-" and p.field == "-" for p in problems):
+            raise SourceError(problems[0].reason)
+        return FetchResult(events, problems)

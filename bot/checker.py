@@ -1,0 +1,142 @@
+"""The checker: one pass reads every source, detects new and changed events, and queues alerts.
+
+A source's first successful pass is its baseline: its events are stored and
+nothing is alerted. After that, an event first seen is new and alerts unless
+its official date is older than ``max_age_days``; a known event whose content
+changed updates silently, and alerts only when the change is material (models
+added, units, remedy, hazard). Storing the events, queueing the alerts and
+moving the source's cursor happen in one transaction: a crash leaves either
+all of it or none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.alerts import alert_keys
+from bot.commands import Core
+from bot.dataset import store_events
+from bot.errors import SourceError
+from bot.events import Event
+from bot.sources.base import FetchResult, Problem, Source
+from storage import outbox, repo
+from storage.sources import SourceHealth, get_state, record_failure, record_success
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass
+class SourceReport:
+    """What one source did in one pass."""
+
+    name: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    alerts_queued: int = 0
+    baseline: bool = False
+    error: str | None = None
+    backing_off_until: datetime | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class PassReport:
+    """What a whole pass did."""
+
+    started_at: datetime
+    sources: list[SourceReport] = field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        """Add up one counter over the sources."""
+        return sum(getattr(s, name) for s in self.sources)
+
+    @property
+    def skipped(self) -> int:
+        return sum(len(s.problems) for s in self.sources)
+
+
+class Checker:
+    """Runs passes over the sources; holds no state of its own between passes."""
+
+    def __init__(self, core: Core, sources: list[Source], *, interval: timedelta, max_age: timedelta) -> None:
+        self.core = core
+        self.sources = sources
+        self.interval = interval
+        self.max_age = max_age
+
+    async def run_pass(self) -> PassReport:
+        """Check every source once. A failing source never stops the others."""
+        report = PassReport(self.core.clock())
+        for source in self.sources:
+            report.sources.append(await self._check_source(source))
+        with self.core.session() as session:
+            repo.set_meta(session, "last_check_at", report.started_at.isoformat())
+            repo.set_meta(session, "next_check_at", (report.started_at + self.interval).isoformat())
+            session.commit()
+        return report
+
+    async def _check_source(self, source: Source) -> SourceReport:
+        now = self.core.clock()
+        state = await asyncio.to_thread(self._state, source.name)
+        if state.next_attempt_at and state.next_attempt_at > now:
+            return SourceReport(source.name, error=state.last_error, backing_off_until=state.next_attempt_at)
+        try:
+            result = await source.fetch(state.cursor, now)
+        except SourceError as error:
+            return await asyncio.to_thread(self._failed, source.name, str(error), state, now)
+        except Exception as error:  # a bug in one source must not stop the others
+            logger.exception("source %s raised", source.name)
+            return await asyncio.to_thread(self._failed, source.name, f"{type(error).__name__}: {error}", state, now)
+        for problem in result.problems:
+            logger.warning("skipped a record: %s", problem)
+        return await asyncio.to_thread(self._store, source.name, state.baseline_done, result, now)
+
+    def _state(self, name: str) -> SourceHealth:
+        with self.core.session() as session:
+            return get_state(session, name)
+
+    def _failed(self, name: str, error: str, state: SourceHealth, now: datetime) -> SourceReport:
+        # 1 failure: try at the next pass; 2: skip one pass; 3: skip three... up to MAX_BACKOFF.
+        # Half an interval of slack keeps a pass that starts a little early from being skipped.
+        wait = min(MAX_BACKOFF, self.interval * 2**state.consecutive_failures)
+        retry_at = now + wait - self.interval / 2
+        logger.warning("source %s failed (%s); next try after %s", name, error, retry_at.isoformat())
+        with self.core.session() as session:
+            record_failure(session, name, error, now, retry_at)
+            session.commit()
+        return SourceReport(name, error=error, backing_off_until=retry_at)
+
+    def _fresh(self, event: Event, now: datetime) -> bool:
+        return event.date is None or event.date >= (now - self.max_age).date()
+
+    def _store(self, name: str, baseline_done: bool, result: FetchResult, now: datetime) -> SourceReport:
+        report = SourceReport(name, baseline=not baseline_done, problems=result.problems)
+        with self.core.session() as session:
+            stored = store_events(session, result.events, name, now)
+            report.new, report.updated, report.unchanged = len(stored.new), len(stored.updated), stored.unchanged
+            if baseline_done:
+                for event in stored.new:
+                    if self._fresh(event, now):
+                        report.alerts_queued += self._queue(session, event, is_update=False, now=now)
+                for old, new in stored.updated:
+                    if new.material_change(old):
+                        report.alerts_queued += self._queue(session, new, is_update=True, now=now)
+            if stored.new or stored.updated:
+                repo.set_meta(session, "dataset_version", now.isoformat())
+            record_success(session, name, result.cursor, len(result.events), now)
+            session.commit()
+        return report
+
+    @staticmethod
+    def _queue(session: Session, event: Event, *, is_update: bool, now: datetime) -> int:
+        keys = alert_keys(session, event)
+        # Only subscriptions older than this sighting: a new subscriber was already shown the event.
+        return outbox.queue_alerts(session, event, keys, is_update=is_update, subscribed_before=now, now=now)

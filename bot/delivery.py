@@ -1,0 +1,261 @@
+"""Sending queued alerts: the Notifier seam, pacing under platform limits, and the worker.
+
+A delivery is settled in one of four ways, each with a consequence:
+
+sent         recorded, never sent again
+retry later  rate limited: back in the queue after the platform's retry-after (that chat
+             only); transient: exponential backoff with a cap, and failed after MAX_ATTEMPTS
+gone         blocked, kicked, chat deleted: counted; after PAUSE_AFTER in a row the
+             destination is paused with the reason (subscriptions kept)
+failed       permanent for this message: the row keeps the error and is not retried
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.commands import Core
+from bot.events import Event
+from storage import outbox
+from storage.outbox import Claim
+from storage.repo import Destination
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+PAUSE_AFTER = 3
+BACKOFF_BASE = 5.0
+BACKOFF_CAP = 3600.0
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert for one destination. ``id`` is stable across retries: use it to drop repeats."""
+
+    id: int
+    destination: Destination
+    event: Event
+    reasons: tuple[str, ...]
+    is_update: bool
+
+
+class OutcomeKind(enum.StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # rate limited (retry_after set) or transient
+    GONE = "gone"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    error: str | None = None
+    retry_after: float | None = None  # seconds, when the platform said how long to wait
+    new_chat_id: int | None = None  # the chat moved (a group became a supergroup): send there
+
+    @classmethod
+    def sent(cls) -> Outcome:
+        return cls(OutcomeKind.SENT)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How fast a platform lets a bot send; the worker keeps under these."""
+
+    per_second: float = 25.0  # messages per second overall
+    per_chat_per_second: float = 1.0
+    per_group_per_minute: float = 18.0
+    concurrency: int = 8  # sends in flight at once
+
+
+class Notifier(Protocol):
+    """Sends alerts to one platform."""
+
+    platform: str
+    limits: Limits
+
+    def is_group(self, chat_id: int) -> bool:
+        """Tell whether a chat is a group (groups have a per-minute limit)."""
+        ...
+
+    async def send(self, alert: Alert) -> Outcome:
+        """Send one alert and classify the answer; never raises for a platform error."""
+        ...
+
+
+class Pacer:
+    """Spaces sends so that no overall, per-chat or per-group limit is exceeded."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._next_global = 0.0
+        self._next_chat: dict[int, float] = {}
+
+    def chat_ready_at(self, chat_id: int) -> float:
+        """Return when the chat may receive its next message (monotonic seconds)."""
+        return self._next_chat.get(chat_id, 0.0)
+
+    def chat_wait(self, chat_id: int) -> float:
+        """Return how many seconds the chat must stay quiet."""
+        return self.chat_ready_at(chat_id) - self._clock()
+
+    def reserve(self, chat_id: int, is_group: bool) -> float:
+        """Book the next overall slot and the chat's slot after it; return the seconds to wait."""
+        now = self._clock()
+        start = max(now, self._next_global)
+        self._next_global = start + 1.0 / self.limits.per_second
+        gap = 60.0 / self.limits.per_group_per_minute if is_group else 1.0 / self.limits.per_chat_per_second
+        self._next_chat[chat_id] = max(start, self.chat_ready_at(chat_id)) + gap
+        return start - now
+
+    async def acquire(self, chat_id: int, is_group: bool) -> None:
+        """Wait for the next overall slot, and book the chat's next slot after it."""
+        delay = self.reserve(chat_id, is_group)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def block(self, chat_id: int, seconds: float) -> None:
+        """Keep a chat quiet for a while (the platform asked us to wait)."""
+        self._next_chat[chat_id] = max(self.chat_ready_at(chat_id), self._clock() + seconds)
+
+    def forget_idle(self) -> None:
+        """Drop chats whose slot has passed, so the table does not grow without end."""
+        now = self._clock()
+        self._next_chat = {chat: at for chat, at in self._next_chat.items() if at > now}
+
+
+def backoff(attempts: int) -> float:
+    """Return the wait before retry number ``attempts`` of a transient failure."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+
+
+class DeliveryWorker:
+    """Claims due deliveries, sends them through the notifiers, and settles each one."""
+
+    def __init__(
+        self,
+        core: Core,
+        notifiers: Mapping[str, Notifier],
+        *,
+        batch: int = 100,
+        lease: timedelta = timedelta(seconds=120),
+        idle_poll: float = 1.0,
+    ) -> None:
+        self.core = core
+        self.notifiers = dict(notifiers)
+        self.batch = batch
+        self.lease = lease
+        self.idle_poll = idle_poll
+        self._pacers = {name: Pacer(n.limits) for name, n in self.notifiers.items()}
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due deliveries now (new alerts were queued)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                handled = await self.drain_once()
+            except Exception:
+                logger.exception("delivery pass failed; retrying shortly")
+                handled = 0
+            if handled == 0:
+                self._wake.clear()
+                waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+                await asyncio.wait(waiters, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def drain(self) -> int:
+        """Deliver everything due now; return how many deliveries were settled."""
+        total = 0
+        while handled := await self.drain_once():
+            total += handled
+        return total
+
+    async def drain_once(self) -> int:
+        """Claim one batch and settle it; return how many were handled."""
+        now = self.core.clock()
+        claims = await asyncio.to_thread(self._claim, now)
+        if not claims:
+            return 0
+        in_flight: set[asyncio.Task] = set()
+        gates = {name: asyncio.Semaphore(n.limits.concurrency) for name, n in self.notifiers.items()}
+        for claim in claims:
+            platform = claim.destination.platform
+            pacer, notifier = self._pacers[platform], self.notifiers[platform]
+            wait = pacer.chat_wait(claim.destination.chat_id)
+            if wait > 0.05:  # a busy or flood-waiting chat goes back in the queue: it must not hold up others
+                at = self.core.clock() + timedelta(seconds=wait)
+                await asyncio.to_thread(self._settle, outbox.mark_retry, claim, at, "paced", count_attempt=False)
+                continue
+            await gates[platform].acquire()
+            await pacer.acquire(claim.destination.chat_id, notifier.is_group(claim.destination.chat_id))
+            task = asyncio.create_task(self._send(notifier, pacer, claim))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+            task.add_done_callback(lambda _, gate=gates[platform]: gate.release())
+        if in_flight:
+            await asyncio.gather(*in_flight)
+        for pacer in self._pacers.values():
+            pacer.forget_idle()
+        return len(claims)
+
+    def _claim(self, now: datetime) -> list[Claim]:
+        with self.core.session() as session:
+            claims = outbox.claim_due(session, list(self.notifiers), now, self.batch, self.lease)
+            session.commit()
+        return claims
+
+    def _settle(self, mark: Callable, claim: Claim, *args: object, **kwargs: object) -> None:
+        with self.core.session() as session:
+            mark(session, claim, *args, **kwargs)
+            session.commit()
+
+    async def _send(self, notifier: Notifier, pacer: Pacer, claim: Claim) -> None:
+        alert = Alert(claim.id, claim.destination, claim.event, claim.reasons, claim.is_update)
+        try:
+            outcome = await notifier.send(alert)
+        except Exception as error:  # a notifier bug must not lose the alert
+            logger.exception("notifier %s raised on delivery %s", notifier.platform, claim.id)
+            outcome = Outcome(OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")
+        await asyncio.to_thread(self._record, pacer, claim, outcome)
+
+    def _record(self, pacer: Pacer, claim: Claim, outcome: Outcome) -> None:
+        now = self.core.clock()
+        error = outcome.error or outcome.kind.value
+        with self.core.session() as session:
+            if outcome.kind is OutcomeKind.SENT:
+                outbox.mark_sent(session, claim, now)
+            elif outcome.kind is OutcomeKind.FAILED:
+                outbox.mark_failed(session, claim, error)
+                logger.warning("delivery %s failed for good: %s", claim.id, error)
+            elif outcome.new_chat_id is not None:
+                outbox.readdress(session, claim.destination, outcome.new_chat_id)
+                outbox.mark_retry(session, claim, now, error, count_attempt=False)
+            elif outcome.kind is OutcomeKind.GONE:
+                paused = outbox.record_gone(session, claim.destination, error, now, PAUSE_AFTER)
+                if not paused:
+                    outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
+                logger.info(
+                    "destination %s answered gone (%s)%s", claim.destination, error, "; paused" if paused else ""
+                )
+            elif outcome.retry_after is not None:
+                pacer.block(claim.destination.chat_id, outcome.retry_after)
+                at = now + timedelta(seconds=outcome.retry_after)
+                outbox.mark_retry(session, claim, at, error, count_attempt=False)
+            elif claim.attempts + 1 >= MAX_ATTEMPTS:
+                outbox.mark_failed(session, claim, f"gave up after {claim.attempts + 1} attempts: {error}")
+            else:
+                outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
+            session.commit()

@@ -1,0 +1,260 @@
+"""The delivery outbox: alerts written with the event, claimed and settled by workers.
+
+Every function takes a ``Session`` first; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, literal, or_, union_all, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from bot.events import Event
+from storage.repo import Destination
+from storage.tables import DeliveryRow, DestinationRow, EventRow, SubscriptionRow
+
+PENDING, SENT, FAILED, GONE = "pending", "sent", "failed", "gone"
+
+
+@dataclass(frozen=True)
+class AlertKey:
+    """A subscription key that an event alerts, and how to say why."""
+
+    key_type: str
+    key: str
+    reason_prefix: str  # the reason is prefix + the subscription's own label + suffix
+    reason_suffix: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery a worker has claimed and must settle."""
+
+    id: int
+    destination: Destination
+    event: Event
+    reasons: tuple[str, ...]
+    is_update: bool
+    attempts: int
+
+
+def _insert(session: Session):
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(DeliveryRow)
+
+
+def queue_alerts(
+    session: Session,
+    event: Event,
+    keys: Sequence[AlertKey],
+    *,
+    is_update: bool,
+    subscribed_before: datetime,
+    now: datetime,
+) -> int:
+    """Write one delivery per destination whose subscriptions match ``keys``; return how many.
+
+    One INSERT ... SELECT joins the keys to the subscription index, so the work
+    stays in the database however many subscriptions match. A destination that
+    matches several keys gets one row naming every reason; a row that already
+    exists (a re-run) is left alone.
+    """
+    if not keys:
+        return 0
+    # The keys as a derived table; UNION ALL of literal rows works on SQLite and PostgreSQL alike.
+    ak = union_all(
+        *(
+            sa_select(
+                literal(k.key_type).label("key_type"),
+                literal(k.key).label("key"),
+                literal(k.reason_prefix).label("prefix"),
+                literal(k.reason_suffix).label("suffix"),
+            )
+            for k in keys
+        )
+    ).subquery("ak")
+    sub = SubscriptionRow.__table__.c
+    dest = DestinationRow.__table__.c
+    reason = ak.c.prefix + sub.label + ak.c.suffix
+    query = (
+        sa_select(
+            literal(event.id),
+            literal(event.content_hash),
+            literal(is_update),
+            sub.platform,
+            sub.chat_id,
+            func.aggregate_strings(reason, "\n"),
+            literal(PENDING),
+            literal(0),
+            literal(now, UTCDateTime()),
+            literal(now, UTCDateTime()),
+        )
+        .select_from(ak)
+        .join(SubscriptionRow, and_(sub.key_type == ak.c.key_type, sub.key == ak.c.key))
+        .outerjoin(DestinationRow, and_(dest.platform == sub.platform, dest.chat_id == sub.chat_id))
+        .where(sub.created_at < subscribed_before, dest.paused_at.is_(None))
+        .group_by(sub.platform, sub.chat_id)
+    )
+    names = [
+        "event_id",
+        "event_hash",
+        "is_update",
+        "platform",
+        "chat_id",
+        "reasons",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    statement = _insert(session).from_select(names, query).on_conflict_do_nothing()
+    return session.execute(statement).rowcount
+
+
+def claim_due(session: Session, platforms: Sequence[str], now: datetime, limit: int, lease: timedelta) -> list[Claim]:
+    """Claim up to ``limit`` due deliveries for a while (``lease``); a crashed claimer's rows come back."""
+    due = (
+        select(DeliveryRow.id)
+        .where(
+            DeliveryRow.status == PENDING,
+            col(DeliveryRow.platform).in_(platforms),
+            DeliveryRow.next_attempt_at <= now,
+            or_(col(DeliveryRow.claimed_until).is_(None), col(DeliveryRow.claimed_until) < now),
+        )
+        .order_by(col(DeliveryRow.next_attempt_at), col(DeliveryRow.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.exec(due).all())
+    if not ids:
+        return []
+    session.execute(update(DeliveryRow).where(col(DeliveryRow.id).in_(ids)).values(claimed_until=now + lease))
+    rows = session.exec(
+        select(DeliveryRow, EventRow.data)
+        .join(EventRow, col(EventRow.id) == col(DeliveryRow.event_id))
+        .where(col(DeliveryRow.id).in_(ids))
+        .order_by(col(DeliveryRow.next_attempt_at), col(DeliveryRow.id))
+    ).all()
+    return [
+        Claim(
+            id=row.id,
+            destination=Destination(row.platform, row.chat_id),
+            event=Event.from_dict(json.loads(data)),
+            reasons=tuple(sorted(set(row.reasons.splitlines()))),
+            is_update=row.is_update,
+            attempts=row.attempts,
+        )
+        for row, data in rows
+    ]
+
+
+def release_claims(session: Session) -> int:
+    """Return every claimed delivery to the queue (at start-up, when one process owns the database)."""
+    statement = update(DeliveryRow).where(DeliveryRow.status == PENDING, col(DeliveryRow.claimed_until).is_not(None))
+    return session.execute(statement.values(claimed_until=None)).rowcount
+
+
+def _settle(session: Session, delivery_id: int, **values: object) -> None:
+    session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(claimed_until=None, **values))
+
+
+def mark_sent(session: Session, claim: Claim, now: datetime) -> None:
+    """Record a delivery as sent; it is never sent again."""
+    _settle(session, claim.id, status=SENT, sent_at=now, attempts=claim.attempts + 1, last_error=None)
+    session.execute(
+        update(DestinationRow)
+        .where(
+            DestinationRow.platform == claim.destination.platform, DestinationRow.chat_id == claim.destination.chat_id
+        )
+        .values(gone_count=0)
+    )
+
+
+def mark_retry(session: Session, claim: Claim, at: datetime, error: str, *, count_attempt: bool = True) -> None:
+    """Put a delivery back in the queue until ``at``."""
+    attempts = claim.attempts + (1 if count_attempt else 0)
+    _settle(session, claim.id, next_attempt_at=at, attempts=attempts, last_error=error[:2000])
+
+
+def mark_failed(session: Session, claim: Claim, error: str) -> None:
+    """Record a delivery that can never be sent, keeping the error."""
+    _settle(session, claim.id, status=FAILED, attempts=claim.attempts + 1, last_error=error[:2000])
+
+
+def readdress(session: Session, old: Destination, new_chat_id: int) -> None:
+    """Move a destination's subscriptions and pending alerts to a new chat id (a migrated group)."""
+    for table in (SubscriptionRow, DeliveryRow):
+        conditions = [table.platform == old.platform, table.chat_id == old.chat_id]
+        if table is DeliveryRow:
+            conditions.append(DeliveryRow.status == PENDING)
+        session.execute(update(table).where(*conditions).values(chat_id=new_chat_id))
+
+
+def _destination(session: Session, dest: Destination) -> DestinationRow:
+    row = session.get(DestinationRow, (dest.platform, dest.chat_id))
+    if row is None:
+        row = DestinationRow(platform=dest.platform, chat_id=dest.chat_id)
+        session.add(row)
+    return row
+
+
+def record_gone(session: Session, dest: Destination, reason: str, now: datetime, pause_after: int) -> bool:
+    """Count a "gone" answer; pause the destination after ``pause_after`` in a row. Return True if paused."""
+    row = _destination(session, dest)
+    row.gone_count += 1
+    if row.gone_count >= pause_after:
+        pause_destination(session, dest, reason, now)
+        return True
+    return False
+
+
+def pause_destination(session: Session, dest: Destination, reason: str, now: datetime) -> None:
+    """Stop sending to a destination, keeping its subscriptions; its pending alerts become gone."""
+    row = _destination(session, dest)
+    row.paused_at, row.paused_reason = now, reason[:2000]
+    session.execute(
+        update(DeliveryRow)
+        .where(
+            DeliveryRow.platform == dest.platform, DeliveryRow.chat_id == dest.chat_id, DeliveryRow.status == PENDING
+        )
+        .values(status=GONE, claimed_until=None, last_error=f"destination paused: {reason}"[:2000])
+    )
+
+
+def resume_destination(session: Session, dest: Destination) -> bool:
+    """Send to a paused destination again (it came back); return True if it was paused."""
+    row = session.get(DestinationRow, (dest.platform, dest.chat_id))
+    if row is None or row.paused_at is None:
+        return False
+    row.paused_at, row.paused_reason, row.gone_count = None, None, 0
+    return True
+
+
+def paused_reason(session: Session, dest: Destination) -> str | None:
+    """Return why a destination is paused, or None."""
+    row = session.get(DestinationRow, (dest.platform, dest.chat_id))
+    return row.paused_reason if row and row.paused_at else None
+
+
+def queue_depth(session: Session) -> int:
+    """Return how many deliveries are waiting to be sent."""
+    return session.exec(select(func.count()).select_from(DeliveryRow).where(DeliveryRow.status == PENDING)).one()
+
+
+def deliveries_for(session: Session, dest: Destination) -> list[DeliveryRow]:
+    """Return a destination's deliveries, oldest first."""
+    return list(
+        session.exec(
+            select(DeliveryRow)
+            .where(DeliveryRow.platform == dest.platform, DeliveryRow.chat_id == dest.chat_id)
+            .order_by(col(DeliveryRow.id))
+        ).all()
+    )

@@ -1,0 +1,303 @@
+"""The checker on real CPSC records served through httpx's MockTransport, and curated files."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from bot.checker import Checker
+from bot.commands import Core, dispatch
+from bot.sources.cpsc import CpscSource
+from bot.sources.curated import CuratedSource
+from storage import outbox
+from storage.repo import Destination
+from storage.sources import get_state
+from storage.tables import DeliveryRow
+from tests.conftest import slice_records
+
+START = datetime(2025, 10, 15, 12, 0, tzinfo=UTC)
+API = "https://cpsc.test/RestWebServices/Recall"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class FakeCpsc:
+    """The network peer: answers like the CPSC API with whatever records it holds."""
+
+    def __init__(self, records: list[dict]) -> None:
+        self.records = records
+        self.requests: list[httpx.Request] = []
+        self.fault: str | None = None
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.fault == "500":
+            return httpx.Response(500, text="Server Error")
+        if self.fault == "timeout":
+            raise httpx.ReadTimeout("timed out", request=request)
+        if self.fault == "json":
+            return httpx.Response(200, content=b"<html>maintenance</html>")
+        return httpx.Response(200, json=self.records)
+
+
+def record(number: str) -> dict:
+    return copy.deepcopy(next(r for r in slice_records() if r["RecallNumber"] == number))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest.fixture
+def tcore(engine, clock) -> Core:
+    return Core(engine, clock=clock)
+
+
+@pytest.fixture
+def api() -> FakeCpsc:
+    return FakeCpsc([record(n) for n in ("25011", "24146", "25437", "25248")])
+
+
+@pytest.fixture
+async def cpsc(api):
+    async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as client:
+        yield CpscSource(API, client)
+
+
+def checker(core: Core, *sources) -> Checker:
+    return Checker(core, list(sources), interval=timedelta(minutes=15), max_age=timedelta(days=90))
+
+
+def subscribe(core: Core, chat: int, text: str, platform: str = "telegram") -> Destination:
+    dest = Destination(platform, chat)
+    reply = dispatch(core, dest, f"/subscribe {text}")
+    assert reply.text.startswith("Done"), reply.text
+    return dest
+
+
+def deliveries(core: Core) -> dict[tuple[str, int], list[tuple[str, bool, set[str]]]]:
+    with core.session() as session:
+        rows = session.exec(outbox.select(DeliveryRow).order_by(DeliveryRow.id)).all()
+    found: dict = {}
+    for row in rows:
+        found.setdefault((row.platform, row.chat_id), []).append((row.event_id, row.is_update, set(row.reasons.splitlines())))
+    return found
+
+
+async def test_baseline_then_new_record_alerts_exactly_the_right_subscribers(tcore, clock, api, cpsc):
+    first = await checker(tcore, cpsc).run_pass()
+    assert (first.total("new"), first.total("alerts_queued"), first.sources[0].baseline) == (4, 0, True)
+
+    clock.advance(minutes=1)
+    subscribe(tcore, 1, "brand Anker")
+    subscribe(tcore, 2, "model 2G505")
+    subscribe(tcore, 3, "brand ESR")
+    subscribe(tcore, 3, "model 2G505B")
+    subscribe(tcore, 4, "brand Baseus")
+    subscribe(tcore, 5, "brand Kogalla", platform="discord")
+    subscribe(tcore, 6, "brand Frigidaire")
+
+    clock.advance(minutes=15)
+    api.records.append(record("26011"))  # ESR expansion adding 2G505, 2025-10-09: news
+    api.records.append(record("24117"))  # Frigidaire, 2024-02-15: older than 90 days, stored silently
+    api.records.append(record("25338"))  # Anker A1263, 2025-06-12: 125 days old, stored silently
+    republished = api.records[1]  # 24146 re-published with a new date and nothing else changed
+    republished["LastPublishDate"] = "2025-10-15T00:00:00"
+    second = await checker(tcore, cpsc).run_pass()
+
+    assert (second.total("new"), second.total("updated"), second.total("alerts_queued")) == (3, 1, 2)
+    assert deliveries(tcore) == {
+        ("telegram", 2): [("cpsc-26011", False, {"you follow model 2G505"})],
+        ("telegram", 3): [("cpsc-26011", False, {"you follow brand ESR", "you follow model 2G505B"})],
+    }
+
+    again = await checker(tcore, cpsc).run_pass()  # a re-run changes nothing
+    assert again.total("alerts_queued") == 0
+    assert sum(len(v) for v in deliveries(tcore).values()) == 2
+
+
+async def test_an_expansion_that_adds_models_alerts_as_an_update(tcore, clock, api, cpsc):
+    await checker(tcore, cpsc).run_pass()
+    clock.advance(minutes=1)
+    subscribe(tcore, 3, "brand ESR")
+    subscribe(tcore, 4, "model 2G520")
+    clock.advance(minutes=15)
+    esr = api.records[2]
+    esr["Description"] += " The recall is expanded to model 2G777."
+    esr["LastPublishDate"] = "2025-10-15T00:00:00"
+    report = await checker(tcore, cpsc).run_pass()
+    assert (report.total("updated"), report.total("alerts_queued")) == (1, 2)
+    assert deliveries(tcore) == {
+        ("telegram", 3): [("cpsc-25437", True, {"you follow brand ESR"})],
+        ("telegram", 4): [("cpsc-25437", True, {"you follow model 2G520"})],
+    }
+
+
+async def test_cosmetic_edit_updates_silently(tcore, clock, api, cpsc):
+    await checker(tcore, cpsc).run_pass()
+    clock.advance(minutes=1)
+    subscribe(tcore, 3, "brand ESR")
+    api.records[2]["Title"] += " (corrected)"
+    report = await checker(tcore, cpsc).run_pass()
+    assert (report.total("updated"), report.total("alerts_queued")) == (1, 0)
+
+
+async def test_subscription_made_after_an_event_was_seen_gets_no_alert_for_it(tcore, clock, api, cpsc):
+    await checker(tcore, cpsc).run_pass()
+    clock.advance(minutes=1)
+    subscribe(tcore, 2, "model 2G505")
+    api.records.append(record("26011"))
+    clock.advance(minutes=15)
+    await checker(tcore, cpsc).run_pass()
+    clock.advance(minutes=1)
+    subscribe(tcore, 7, "model 2G505")  # shown the recall in its /subscribe reply instead
+    await checker(tcore, cpsc).run_pass()
+    assert set(deliveries(tcore)) == {("telegram", 2)}
+
+
+async def test_cursor_steps_back_an_overlap_and_stays_on_failure(tcore, clock, api, cpsc):
+    await checker(tcore, cpsc).run_pass()
+    assert api.requests[0].url.params["LastPublishDateStart"] == "2025-07-17"  # 90 days back
+    clock.advance(days=1)
+    api.fault = "500"
+    failed = await checker(tcore, cpsc).run_pass()
+    assert failed.sources[0].error == "HTTP 500 from the API"
+    with tcore.session() as session:
+        state = get_state(session, cpsc.name)
+    assert (state.cursor, state.consecutive_failures) == ("2025-10-15", 1)
+    api.fault = None
+    await checker(tcore, cpsc).run_pass()
+    assert api.requests[-1].url.params["LastPublishDateStart"] == "2025-10-12"  # cursor minus 3 days
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("500", "HTTP 500 from the API"), ("timeout", "timed out after 60 s"), ("json", "the response is not valid JSON")],
+)
+async def test_a_broken_source_does_not_stop_the_others(tcore, clock, api, cpsc, tmp_path, fault, error):
+    curated = tmp_path / "extra.toml"
+    curated.write_text('[[recall]]\nid = "x-1"\nbrand = "Zapco"\nproduct = "p"\nsource = "s"\n')
+    api.fault = fault
+    report = await checker(tcore, cpsc, CuratedSource(curated)).run_pass()
+    assert [s.error for s in report.sources] == [error, None]
+    assert report.sources[1].new == 1
+
+
+async def test_a_failing_source_backs_off(tcore, clock, api, cpsc):
+    api.fault = "500"
+    check = checker(tcore, cpsc)
+    await check.run_pass()
+    clock.advance(minutes=15)
+    second = await check.run_pass()
+    assert second.sources[0].backing_off_until == clock.now + timedelta(minutes=22.5)
+    clock.advance(minutes=15)
+    skipped = await check.run_pass()
+    assert len(api.requests) == 2  # the third pass did not call the API
+    assert skipped.sources[0].backing_off_until is not None
+    api.fault = None
+    clock.advance(minutes=16)
+    recovered = await check.run_pass()
+    assert (recovered.sources[0].error, recovered.sources[0].new) == (None, 4)
+
+
+async def test_records_missing_fields_are_skipped_and_reported(tcore, api, cpsc):
+    del api.records[1]["RecallDate"]
+    del api.records[2]["RecallID"]
+    report = await checker(tcore, cpsc).run_pass()
+    assert report.total("new") == 2
+    assert sorted((p.record, p.field) for p in report.sources[0].problems) == [("#3", "RecallID"), ("24146", "RecallDate")]
+    assert all(p.source == cpsc.name for p in report.sources[0].problems)
+
+
+async def test_repeated_recall_ids_in_one_response_count_once(tcore, api, cpsc):
+    api.records.append(copy.deepcopy(api.records[0]))
+    report = await checker(tcore, cpsc).run_pass()
+    assert (report.total("new"), report.skipped) == (4, 0)
+
+
+SUSPENSION = """
+[[suspension]]
+id = "cqc-apex-wuxi-2025-06"
+date = 2025-10-10
+supplier = "APEX (Wuxi) Co., Ltd."
+aliases = ["Amprius"]
+certificate = "CCC (3C)"
+reason = "Factory inspection failed."
+brands = ["Anker", "Ugreen"]
+source = "test"
+"""
+
+
+async def test_edited_curated_file_alerts_supplier_and_linked_brand_subscribers(tcore, clock, api, cpsc, tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_text('[[recall]]\nid = "r-1"\nbrand = "Romoss"\nmodels = ["PAC20-272"]\nproduct = "p"\nsource = "s"\n')
+    api.records.append(record("25338"))  # puts Anker's A1263 on record
+    check = checker(tcore, cpsc, CuratedSource(path))
+    await check.run_pass()
+    clock.advance(minutes=1)
+    subscribe(tcore, 1, "supplier Amprius")
+    subscribe(tcore, 2, "brand Ugreen")
+    subscribe(tcore, 3, "model A1263")
+    subscribe(tcore, 4, "brand Romoss")
+    path.write_text(path.read_text() + SUSPENSION)
+    clock.advance(minutes=15)
+    report = await check.run_pass()
+    assert report.total("alerts_queued") == 3
+    supplier = "APEX (Wuxi) Co., Ltd."
+    assert deliveries(tcore) == {
+        ("telegram", 1): [("cqc-apex-wuxi-2025-06", False, {"you follow supplier Amprius"})],
+        ("telegram", 2): [
+            (
+                "cqc-apex-wuxi-2025-06",
+                False,
+                {f"you follow brand Ugreen, named as a customer of {supplier} (potentially affected)"},
+            )
+        ],
+        ("telegram", 3): [
+            (
+                "cqc-apex-wuxi-2025-06",
+                False,
+                {
+                    f"you follow model A1263, a Anker model; Anker is named as a customer of {supplier} "
+                    "(potentially affected)"
+                },
+            )
+        ],
+    }
+
+
+async def test_curated_file_that_stops_parsing_fails_without_losing_events(tcore, clock, tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_text('[[recall]]\nid = "r-1"\nbrand = "Romoss"\nproduct = "p"\nsource = "s"\n')
+    check = checker(tcore, CuratedSource(path))
+    await check.run_pass()
+    path.write_text("[[recall]\n")
+    report = await check.run_pass()
+    assert report.sources[0].error.startswith("not valid TOML")
+    assert "r-1" in json.dumps(dispatch(tcore, Destination("t", 1), "/check Romoss").check.to_dict())
+
+
+async def test_status_shows_sources_and_queue(tcore, clock, api, cpsc):
+    await checker(tcore, cpsc).run_pass()
+    api.fault = "timeout"
+    clock.advance(minutes=15)
+    await checker(tcore, cpsc).run_pass()
+    text = dispatch(tcore, Destination("t", 1), "/status").text
+    assert "last check 2025-10-15 12:15:00 UTC, next check 2025-10-15 12:30:00 UTC" in text
+    assert "Alerts waiting to be sent: 0." in text
+    assert f"- {cpsc.name}: last success 2025-10-15 12:00:00 UTC; 4 records in the last fetch; 1 failures" in text
+    assert "last error 2025-10-15 12:15:00 UTC: timed out after 60 s" in text
