@@ -154,7 +154,10 @@ class DeliveryWorker:
         self.batch = batch
         self.lease = lease
         self.idle_poll = idle_poll
-        self._pacers = {name: Pacer(n.limits) for name, n in self.notifiers.items()}
+        # Pacing runs on the core's clock, so a test's clock also moves the platform's waits.
+        self._pacers = {
+            name: Pacer(n.limits, clock=lambda: core.clock().timestamp()) for name, n in self.notifiers.items()
+        }
         self._wake = asyncio.Event()
 
     def wake(self) -> None:

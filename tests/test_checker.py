@@ -94,7 +94,9 @@ def deliveries(core: Core) -> dict[tuple[str, int], list[tuple[str, bool, set[st
         rows = session.exec(outbox.select(DeliveryRow).order_by(DeliveryRow.id)).all()
     found: dict = {}
     for row in rows:
-        found.setdefault((row.platform, row.chat_id), []).append((row.event_id, row.is_update, set(row.reasons.splitlines())))
+        found.setdefault((row.platform, row.chat_id), []).append(
+            (row.event_id, row.is_update, set(row.reasons.splitlines()))
+        )
     return found
 
 
@@ -219,7 +221,10 @@ async def test_records_missing_fields_are_skipped_and_reported(tcore, api, cpsc)
     del api.records[2]["RecallID"]
     report = await checker(tcore, cpsc).run_pass()
     assert report.total("new") == 2
-    assert sorted((p.record, p.field) for p in report.sources[0].problems) == [("#3", "RecallID"), ("24146", "RecallDate")]
+    assert sorted((p.record, p.field) for p in report.sources[0].problems) == [
+        ("#3", "RecallID"),
+        ("24146", "RecallDate"),
+    ]
     assert all(p.source == cpsc.name for p in report.sources[0].problems)
 
 

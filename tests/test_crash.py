@@ -1,0 +1,67 @@
+"""A fan-out killed with SIGKILL part way and restarted delivers every alert exactly once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from bot.alerts import alert_keys
+from bot.commands import Core
+from bot.dataset import store_events
+from bot.sources.cpsc import parse_records
+from storage import outbox, repo
+from storage.db import make_engine, migrate
+from storage.repo import Destination
+from tests.conftest import slice_records
+
+CHATS = 300
+T0 = datetime.now(UTC)
+
+
+def harness(url: str, sink) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.fanout_worker", url, str(sink)])
+
+
+def test_sigkill_mid_fanout_then_restart_delivers_each_alert_exactly_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'recallbot.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    core = Core(engine)
+    events, _ = parse_records([r for r in slice_records() if r["RecallNumber"] == "25338"], "t")
+    with core.session() as session:
+        store_events(session, events, "t", T0)
+        for chat in range(1, CHATS + 1):
+            repo.add_subscription(session, Destination("sink", chat), "brand", "anker", "Anker", T0 - timedelta(days=1))
+        keys = alert_keys(session, events[0])
+        queued = outbox.queue_alerts(session, events[0], keys, is_update=False, subscribed_before=T0, now=T0)
+        session.commit()
+    assert queued == CHATS
+
+    sink = tmp_path / "sink.jsonl"
+    first = harness(url, sink)
+    deadline = time.monotonic() + 60
+    while (not sink.exists() or sink.read_text().count("\n") < 60) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    before_restart = sink.read_text().count("\n")
+    with core.session() as session:
+        assert 0 < outbox.queue_depth(session) < CHATS  # killed part way
+
+    second = harness(url, sink)
+    assert second.wait(timeout=120) == 0
+
+    lines = [json.loads(line) for line in sink.read_text().splitlines()]
+    assert sorted(line["chat"] for line in lines) == list(range(1, CHATS + 1))
+    assert len({line["id"] for line in lines}) == CHATS
+    dropped = sink.with_suffix(".dropped")
+    repeats = dropped.read_text().split() if dropped.exists() else []
+    assert len(repeats) <= 4  # only alerts in flight at the kill (concurrency 4) were sent again
+    assert before_restart < CHATS
+    with core.session() as session:
+        assert outbox.queue_depth(session) == 0
+    engine.dispose()
