@@ -1,6 +1,9 @@
 """Run every benchmark: python -m bench"""
 
-from bench import check_latency
+from bench import check_latency, fanout
 
 if __name__ == "__main__":
+    print("== /check latency ==")
     check_latency.main()
+    print("\n== fan-out and checker (SQLite) ==")
+    fanout.main()

@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--recalls", type=int, default=100_000)
     parser.add_argument("--models-per-recall", type=int, default=3)
     parser.add_argument("--queries", type=int, default=2000)
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()
     rng = random.Random(42)
     row = "{:<28} {:<34} {:>5} {:>8} {:>8}  {}"
     print(row.format("dataset", "case", "n", "p50 ms", "p99 ms", "target"))

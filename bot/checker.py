@@ -77,11 +77,14 @@ class Checker:
         report = PassReport(self.core.clock())
         for source in self.sources:
             report.sources.append(await self._check_source(source))
-        with self.core.session() as session:
-            repo.set_meta(session, "last_check_at", report.started_at.isoformat())
-            repo.set_meta(session, "next_check_at", (report.started_at + self.interval).isoformat())
-            session.commit()
+        await asyncio.to_thread(self._checked, report.started_at)
         return report
+
+    def _checked(self, at: datetime) -> None:
+        with self.core.session() as session:
+            repo.set_meta(session, "last_check_at", at.isoformat())
+            repo.set_meta(session, "next_check_at", (at + self.interval).isoformat())
+            session.commit()
 
     async def _check_source(self, source: Source) -> SourceReport:
         now = self.core.clock()
@@ -90,14 +93,23 @@ class Checker:
             return SourceReport(source.name, error=state.last_error, backing_off_until=state.next_attempt_at)
         try:
             result = await source.fetch(state.cursor, now)
+            if state.baseline_done and result.digest == state.digest:
+                return await asyncio.to_thread(self._unchanged, source.name, state, result, now)
+            events, problems = await asyncio.to_thread(result.parse)
         except SourceError as error:
             return await asyncio.to_thread(self._failed, source.name, str(error), state, now)
         except Exception as error:  # a bug in one source must not stop the others
             logger.exception("source %s raised", source.name)
             return await asyncio.to_thread(self._failed, source.name, f"{type(error).__name__}: {error}", state, now)
-        for problem in result.problems:
+        for problem in problems:
             logger.warning("skipped a record: %s", problem)
-        return await asyncio.to_thread(self._store, source.name, state.baseline_done, result, now)
+        return await asyncio.to_thread(self._store, source.name, state.baseline_done, result, events, problems, now)
+
+    def _unchanged(self, name: str, state: SourceHealth, result: FetchResult, now: datetime) -> SourceReport:
+        with self.core.session() as session:
+            record_success(session, name, result.cursor, result.digest, state.records_seen, now)
+            session.commit()
+        return SourceReport(name, unchanged=state.records_seen)
 
     def _state(self, name: str) -> SourceHealth:
         with self.core.session() as session:
@@ -117,10 +129,18 @@ class Checker:
     def _fresh(self, event: Event, now: datetime) -> bool:
         return event.date is None or event.date >= (now - self.max_age).date()
 
-    def _store(self, name: str, baseline_done: bool, result: FetchResult, now: datetime) -> SourceReport:
-        report = SourceReport(name, baseline=not baseline_done, problems=result.problems)
+    def _store(
+        self,
+        name: str,
+        baseline_done: bool,
+        result: FetchResult,
+        events: list[Event],
+        problems: list[Problem],
+        now: datetime,
+    ) -> SourceReport:
+        report = SourceReport(name, baseline=not baseline_done, problems=problems)
         with self.core.session() as session:
-            stored = store_events(session, result.events, name, now)
+            stored = store_events(session, events, name, now)
             report.new, report.updated, report.unchanged = len(stored.new), len(stored.updated), stored.unchanged
             if baseline_done:
                 for event in stored.new:
@@ -131,7 +151,7 @@ class Checker:
                         report.alerts_queued += self._queue(session, new, is_update=True, now=now)
             if stored.new or stored.updated:
                 repo.set_meta(session, "dataset_version", now.isoformat())
-            record_success(session, name, result.cursor, len(result.events), now)
+            record_success(session, name, result.cursor, result.digest, len(events), now)
             session.commit()
         return report
 

@@ -51,7 +51,7 @@ def bundled_events() -> dict[str, tuple[list[Event], list[Problem]]]:
 def store_events(session: Session, events: list[Event], origin: str, now: datetime) -> StoreReport:
     """Insert new events and overwrite changed ones; return what changed."""
     report = StoreReport()
-    stored = repo.known_hashes(session, [e.id for e in events])
+    stored = repo.known_hashes(session, [e.id for e in events], origin)
     changed = [e for e in events if e.id in stored and stored[e.id] != e.content_hash]
     report.new = [e for e in events if e.id not in stored]
     report.unchanged = len(events) - len(report.new) - len(changed)

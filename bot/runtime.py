@@ -78,13 +78,17 @@ class Runtime:
     scheduler: AsyncIOScheduler
 
 
+def _release_claims(core: Core) -> None:
+    with core.session() as session:
+        outbox.release_claims(session)
+        session.commit()
+
+
 @asynccontextmanager
 async def running(config: Config, core: Core, notifiers: Mapping[str, Notifier]) -> AsyncIterator[Runtime]:
     """Run the checker on its schedule and the delivery worker until the block exits."""
     if core.engine.dialect.name == "sqlite":  # one process owns a SQLite database: its old claims are void
-        with core.session() as session:
-            outbox.release_claims(session)
-            session.commit()
+        await asyncio.to_thread(_release_claims, core)
     client = http_client()
     checker = make_checker(config, core, client)
     worker = DeliveryWorker(core, notifiers)

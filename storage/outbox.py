@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, literal, or_, union_all, update
+from sqlalchemy import and_, func, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -51,6 +51,11 @@ def _insert(session: Session):
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(DeliveryRow)
 
 
+def event_version(event: Event) -> str:
+    """Return the short version tag of an event that its deliveries are keyed on."""
+    return event.content_hash[:16]
+
+
 def queue_alerts(
     session: Session,
     event: Event,
@@ -62,61 +67,61 @@ def queue_alerts(
 ) -> int:
     """Write one delivery per destination whose subscriptions match ``keys``; return how many.
 
-    One INSERT ... SELECT joins the keys to the subscription index, so the work
-    stays in the database however many subscriptions match. A destination that
-    matches several keys gets one row naming every reason; a row that already
-    exists (a re-run) is left alone.
+    Each key is one INSERT ... SELECT over the covering subscription index, so the
+    work stays in the database however many subscriptions match. A destination
+    that matches several keys gets one row: the later keys add their reason to it.
+    Running this again for the same event version changes nothing.
     """
-    if not keys:
-        return 0
-    # The keys as a derived table; UNION ALL of literal rows works on SQLite and PostgreSQL alike.
-    ak = union_all(
-        *(
-            sa_select(
-                literal(k.key_type).label("key_type"),
-                literal(k.key).label("key"),
-                literal(k.reason_prefix).label("prefix"),
-                literal(k.reason_suffix).label("suffix"),
-            )
-            for k in keys
-        )
-    ).subquery("ak")
     sub = SubscriptionRow.__table__.c
     dest = DestinationRow.__table__.c
-    reason = ak.c.prefix + sub.label + ak.c.suffix
-    query = (
-        sa_select(
-            literal(event.id),
-            literal(event.content_hash),
-            literal(is_update),
-            sub.platform,
-            sub.chat_id,
-            func.aggregate_strings(reason, "\n"),
-            literal(PENDING),
-            literal(0),
-            literal(now, UTCDateTime()),
-            literal(now, UTCDateTime()),
+    table = DeliveryRow.__table__.c
+    names = ["event_id", "event_hash", "is_update", "platform", "chat_id", "reasons", "status", "attempts"]
+    names += ["next_attempt_at", "created_at"]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    find = func.strpos if postgres else func.instr
+    version = event_version(event)
+    before = session.exec(
+        select(func.count()).where(DeliveryRow.event_id == event.id, DeliveryRow.event_hash == version)
+    ).one()
+    for key in keys:
+        rows = (
+            sa_select(
+                literal(event.id),
+                literal(version),
+                literal(is_update),
+                sub.platform,
+                sub.chat_id,
+                literal(key.reason_prefix) + sub.label + literal(key.reason_suffix),
+                literal(PENDING),
+                literal(0),
+                literal(now, UTCDateTime()),
+                literal(now, UTCDateTime()),
+            )
+            .select_from(
+                SubscriptionRow.__table__.outerjoin(
+                    DestinationRow.__table__, and_(dest.platform == sub.platform, dest.chat_id == sub.chat_id)
+                )
+            )
+            .where(
+                sub.key_type == key.key_type,
+                sub.key == key.key,
+                sub.created_at < subscribed_before,
+                dest.paused_at.is_(None),
+            )
         )
-        .select_from(ak)
-        .join(SubscriptionRow, and_(sub.key_type == ak.c.key_type, sub.key == ak.c.key))
-        .outerjoin(DestinationRow, and_(dest.platform == sub.platform, dest.chat_id == sub.chat_id))
-        .where(sub.created_at < subscribed_before, dest.paused_at.is_(None))
-        .group_by(sub.platform, sub.chat_id)
-    )
-    names = [
-        "event_id",
-        "event_hash",
-        "is_update",
-        "platform",
-        "chat_id",
-        "reasons",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-    ]
-    statement = _insert(session).from_select(names, query).on_conflict_do_nothing()
-    return session.execute(statement).rowcount
+        insert = (pg_insert if postgres else sqlite_insert)(DeliveryRow).from_select(names, rows)
+        new_reason = insert.excluded.reasons
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["event_id", "event_hash", "platform", "chat_id"],
+                set_={"reasons": table.reasons + "\n" + new_reason},
+                where=and_(find(table.reasons, new_reason) == 0, table.status == PENDING),
+            )
+        )
+    after = session.exec(
+        select(func.count()).where(DeliveryRow.event_id == event.id, DeliveryRow.event_hash == version)
+    ).one()
+    return after - before
 
 
 def claim_due(session: Session, platforms: Sequence[str], now: datetime, limit: int, lease: timedelta) -> list[Claim]:

@@ -54,9 +54,18 @@ def set_meta(session: Session, name: str, value: str) -> None:
         session.add(MetaRow(name=name, value=value))
 
 
-def known_hashes(session: Session, ids: Sequence[str]) -> dict[str, str]:
-    """Return the content hash of every stored event among ``ids``."""
+def known_hashes(session: Session, ids: Sequence[str], origin: str | None = None) -> dict[str, str]:
+    """Return the content hash of every stored event among ``ids``.
+
+    With ``origin``, one scan of that origin's events answers most ids at once
+    (a large source re-read is mostly its own events); the rest are looked up by id.
+    """
     found: dict[str, str] = {}
+    wanted = set(ids)
+    if origin is not None and len(wanted) > 10 * _CHUNK:
+        rows = session.exec(select(EventRow.id, EventRow.content_hash).where(EventRow.origin == origin))
+        found = {event_id: digest for event_id, digest in rows if event_id in wanted}
+        ids = [event_id for event_id in ids if event_id not in found]
     for chunk in _chunks(list(ids)):
         rows = session.exec(select(EventRow.id, EventRow.content_hash).where(col(EventRow.id).in_(chunk)))
         found.update(dict(rows.all()))

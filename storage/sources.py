@@ -14,6 +14,7 @@ from storage.tables import SourceStateRow
 class SourceHealth:
     name: str
     cursor: str | None = None
+    digest: str | None = None
     baseline_done: bool = False
     records_seen: int = 0
     last_success_at: datetime | None = None
@@ -46,10 +47,11 @@ def list_states(session: Session) -> list[SourceHealth]:
     return [_health(row) for row in session.exec(select(SourceStateRow).order_by(col(SourceStateRow.name)))]
 
 
-def record_success(session: Session, name: str, cursor: str | None, records: int, now: datetime) -> None:
+def record_success(session: Session, name: str, cursor: str | None, digest: str, records: int, now: datetime) -> None:
     """Record a successful fetch: the baseline is done and the cursor moves on."""
     row = _row(session, name)
     row.cursor = cursor if cursor is not None else row.cursor
+    row.digest = digest
     row.baseline_done = True
     row.records_seen = records
     row.last_success_at = now

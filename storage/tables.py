@@ -41,7 +41,9 @@ class SubscriptionRow(SQLModel, table=True):
     __tablename__ = "subscription"
     __table_args__ = (
         UniqueConstraint("platform", "chat_id", "key_type", "key", name="uq_subscription"),
-        Index("ix_subscription_match", "key_type", "key"),
+        # Covering, and ordered by destination: a fan-out reads it alone, in the order of
+        # the delivery table's unique index, so a million alerts are appended, not scattered.
+        Index("ix_subscription_match", "key_type", "key", "platform", "chat_id", "created_at", "label"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -69,6 +71,7 @@ class SourceStateRow(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=300)
     cursor: str | None = Field(default=None, max_length=100)
+    digest: str | None = Field(default=None, max_length=64)  # of the last payload read
     baseline_done: bool = False
     records_seen: int = 0
     last_success_at: datetime | None = None
@@ -101,7 +104,7 @@ class DeliveryRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(foreign_key="event.id", max_length=200)
-    event_hash: str = Field(max_length=64)  # the version of the event this alert tells about
+    event_hash: str = Field(max_length=16)  # the event version this alert tells about (hash prefix)
     is_update: bool = False
     platform: str = Field(max_length=20)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))

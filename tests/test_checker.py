@@ -11,6 +11,7 @@ import pytest
 
 from bot.checker import Checker
 from bot.commands import Core, dispatch
+from bot.sources import curated as curated_module
 from bot.sources.cpsc import CpscSource
 from bot.sources.curated import CuratedSource
 from storage import outbox
@@ -306,3 +307,20 @@ async def test_status_shows_sources_and_queue(tcore, clock, api, cpsc):
     assert "Alerts waiting to be sent: 0." in text
     assert f"- {cpsc.name}: last success 2025-10-15 12:00:00 UTC; 4 records in the last fetch; 1 failures" in text
     assert "last error 2025-10-15 12:15:00 UTC: timed out after 60 s" in text
+
+
+async def test_an_unchanged_payload_is_not_parsed_again(tcore, clock, tmp_path, monkeypatch):
+    path = tmp_path / "curated.toml"
+    path.write_text('[[recall]]\nid = "r-1"\nbrand = "Romoss"\nproduct = "p"\nsource = "s"\n')
+    calls = []
+    real = curated_module.parse_curated
+    monkeypatch.setattr(curated_module, "parse_curated", lambda *a: calls.append(a) or real(*a))
+    check = checker(tcore, CuratedSource(path))
+    await check.run_pass()
+    clock.advance(minutes=15)
+    same = await check.run_pass()
+    assert (len(calls), same.sources[0].unchanged, same.sources[0].new) == (1, 1, 0)
+    path.write_text(path.read_text() + '\n[[recall]]\nid = "r-2"\nbrand = "Romoss"\nproduct = "q"\nsource = "s"\n')
+    clock.advance(minutes=15)
+    edited = await check.run_pass()
+    assert (len(calls), edited.sources[0].new, edited.sources[0].unchanged) == (2, 1, 1)

@@ -88,3 +88,15 @@ def test_console_mode_alerts_a_subscriber_when_a_curated_file_gains_a_recall(tmp
     output = "".join(bot.seen)
     assert output.count("*** New recall") == 1
     assert "Traceback" not in output
+
+
+async def test_the_checker_job_runs_one_at_a_time_and_coalesces(engine):
+    from bot.commands import Core
+    from bot.config import CheckerConfig, Config
+    from bot.runtime import running
+
+    config = Config(checker=CheckerConfig(interval_seconds=900))
+    async with running(config, Core(engine), {}) as runtime:
+        job = runtime.scheduler.get_job("checker")
+        assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 450)
+        assert job.trigger.interval.total_seconds() == 900

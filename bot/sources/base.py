@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -22,13 +24,28 @@ class Problem:
         return f"{self.source}: record {self.record}: field '{self.field}': {self.reason}"
 
 
+Parsed = tuple[list[Event], list[Problem]]
+
+
 @dataclass(frozen=True)
 class FetchResult:
-    """What one fetch returned: events, records skipped, and where to resume next time."""
+    """What one fetch returned, not yet parsed.
 
-    events: list[Event]
-    problems: list[Problem] = field(default_factory=list)
+    ``digest`` identifies the raw payload: when it equals the last successful
+    one, the checker knows nothing changed and never calls ``parse``, so an
+    unchanged source costs one download and one hash, whatever its size.
+    ``parse`` is CPU work; the checker runs it off the event loop. It raises
+    SourceError when the payload as a whole is unusable.
+    """
+
+    digest: str
+    parse: Callable[[], Parsed]
     cursor: str | None = None
+
+
+def digest_of(payload: bytes) -> str:
+    """Return the digest of a raw payload."""
+    return hashlib.sha256(payload).hexdigest()
 
 
 class Source(Protocol):
@@ -37,7 +54,7 @@ class Source(Protocol):
     name: str
 
     async def fetch(self, cursor: str | None, now: datetime) -> FetchResult:
-        """Return the source's current events, resuming after ``cursor``.
+        """Download the source's current payload, resuming after ``cursor``.
 
         :raises SourceError: the source could not be read this time (nothing is changed).
         """

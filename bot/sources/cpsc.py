@@ -7,6 +7,7 @@ pruned, so every key may be missing.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ import httpx
 from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
 from bot.extract import extract_brands, extract_models
-from bot.sources.base import FetchResult, Problem
+from bot.sources.base import FetchResult, Parsed, Problem, digest_of
 
 AUTHORITY = "U.S. Consumer Product Safety Commission (CPSC)"
 _FIRST_NUMBER = re.compile(r"\d[\d,]*")
@@ -140,15 +141,19 @@ class CpscSource:
             raise SourceError(f"network error: {type(error).__name__}") from None
         if response.status_code != 200:
             raise SourceError(f"HTTP {response.status_code} from the API")
+        body = response.content
+        return FetchResult(digest_of(body), lambda: self._parse(body), cursor=now.date().isoformat())
+
+    def _parse(self, body: bytes) -> Parsed:
         try:
-            records = response.json()
+            records = json.loads(body)
         except ValueError:
             raise SourceError("the response is not valid JSON") from None
         if not isinstance(records, list):
             raise SourceError("the response is not a JSON array of recalls")
         unique, problems = _unique_by_recall_id(records, self.name)
         events, bad = parse_records(unique, self.name)
-        return FetchResult(events, problems + bad, cursor=now.date().isoformat())
+        return events, problems + bad
 
 
 def _unique_by_recall_id(records: list, source: str) -> tuple[list[dict], list[Problem]]:

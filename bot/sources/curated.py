@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
-from bot.sources.base import FetchResult, Problem
+from bot.sources.base import FetchResult, Parsed, Problem, digest_of
 
 # field -> (type, required)
 _RECALL_FIELDS: dict[str, tuple[type, bool]] = {
@@ -172,12 +172,19 @@ class CuratedSource:
         self.name = f"curated:{path}"
 
     async def fetch(self, cursor: str | None, now: object) -> FetchResult:
-        """Read the file; a file that cannot be read or parsed at all fails the fetch."""
+        """Read the file; a file that cannot be read, or parsed at all, fails the fetch."""
         try:
-            text = await asyncio.to_thread(self.path.read_text, encoding="utf-8")
+            payload = await asyncio.to_thread(self.path.read_bytes)
         except OSError as error:
             raise SourceError(f"cannot read {self.path}: {error.strerror or error}") from None
+        return FetchResult(digest_of(payload), lambda: self._parse(payload))
+
+    def _parse(self, payload: bytes) -> Parsed:
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise SourceError(f"{self.path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
         events, problems = parse_curated(text, str(self.path))
         if not events and any(p.record == "-" and p.field == "-" for p in problems):
             raise SourceError(problems[0].reason)
-        return FetchResult(events, problems)
+        return events, problems

@@ -50,7 +50,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("platform", "chat_id", "key_type", "key", name="uq_subscription"),
     )
     with op.batch_alter_table("subscription", schema=None) as batch_op:
-        batch_op.create_index("ix_subscription_match", ["key_type", "key"], unique=False)
+        batch_op.create_index(
+            "ix_subscription_match",
+            ["key_type", "key", "platform", "chat_id", "created_at", "label"],
+            unique=False,
+        )
 
     op.create_table(
         "event_key",
