@@ -56,6 +56,14 @@ EVENT = Event(
 
 
 def peak_rss_mb() -> float:
+    """Return this process's peak resident set size in MiB.
+
+    VmHWM, not getrusage: Linux carries ru_maxrss over an exec, so a case process
+    would report the peak of the benchmark process that started it.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

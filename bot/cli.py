@@ -15,9 +15,9 @@ from bot.checker import PassReport
 from bot.commands import dispatch
 from bot.config import Config, load_config
 from bot.errors import RecallbotError
+from bot.events import Destination
 from bot.render import render_reply
 from bot.runtime import http_client, make_checker, running
-from storage.repo import Destination
 
 logger = logging.getLogger("recallbot")
 CLI = Destination("cli", 0)

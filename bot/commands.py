@@ -14,12 +14,11 @@ from sqlmodel import Session
 
 from bot import messages
 from bot.errors import UsageError
-from bot.events import KeyType
+from bot.events import Destination, KeyType
 from bot.matching import CheckResult, Match, Verdict, Vocabulary, by_date, clean_query
 from bot.matching import check as check_query
 from bot.normalize import has_digit, model_key, name_key
 from storage import outbox, repo
-from storage.repo import Destination
 from storage.sources import list_states
 
 logger = logging.getLogger(__name__)

@@ -22,10 +22,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.commands import Core
-from bot.events import Event
+from bot.events import Alert
 from storage import outbox
 from storage.outbox import Claim
-from storage.repo import Destination
 
 logger = logging.getLogger(__name__)
 
@@ -33,17 +32,6 @@ MAX_ATTEMPTS = 12
 PAUSE_AFTER = 3
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 3600.0
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert for one destination. ``id`` is stable across retries: use it to drop repeats."""
-
-    id: int
-    destination: Destination
-    event: Event
-    reasons: tuple[str, ...]
-    is_update: bool
 
 
 class OutcomeKind(enum.StrEnum):
@@ -226,9 +214,8 @@ class DeliveryWorker:
             session.commit()
 
     async def _send(self, notifier: Notifier, pacer: Pacer, claim: Claim) -> None:
-        alert = Alert(claim.id, claim.destination, claim.event, claim.reasons, claim.is_update)
         try:
-            outcome = await notifier.send(alert)
+            outcome = await notifier.send(claim.alert)
         except Exception as error:  # a notifier bug must not lose the alert
             logger.exception("notifier %s raised on delivery %s", notifier.platform, claim.id)
             outcome = Outcome(OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")

@@ -28,6 +28,14 @@ class KeyType(enum.StrEnum):
     LINKED_BRAND = "linked_brand"  # a brand whose products may hold a suspended supplier's cells
 
 
+@dataclass(frozen=True)
+class Destination:
+    """Where replies and alerts go: a platform and a chat, DM or channel id (64-bit)."""
+
+    platform: str
+    chat_id: int
+
+
 # Fields whose change tells owners something new; other edits update silently.
 MATERIAL_FIELDS = ("models", "units", "remedy", "hazard")
 
@@ -183,3 +191,14 @@ def brand_prefixes(name: str) -> list[str]:
             continue
         keys.append(prefix)
     return [k for k in keys if k]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert for one destination. ``id`` is stable across retries: use it to drop repeats."""
+
+    id: int
+    destination: Destination
+    event: Event
+    reasons: tuple[str, ...]
+    is_update: bool

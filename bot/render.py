@@ -10,8 +10,7 @@ import textwrap
 
 from bot import messages
 from bot.commands import Reply
-from bot.delivery import Alert
-from bot.events import Event, EventKind
+from bot.events import Alert, Event, EventKind
 from bot.matching import Match
 
 

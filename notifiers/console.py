@@ -8,9 +8,9 @@ import threading
 from typing import TextIO
 
 from bot.commands import Core, dispatch
-from bot.delivery import Alert, Limits, Outcome
+from bot.delivery import Limits, Outcome
+from bot.events import Alert, Destination
 from bot.render import render_alert, render_reply
-from storage.repo import Destination
 
 CONSOLE = Destination("console", 0)
 BANNER = (

@@ -17,8 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from bot.events import Event
-from storage.repo import Destination
+from bot.events import Alert, Destination, Event
 from storage.tables import DeliveryRow, DestinationRow, EventRow, SubscriptionRow
 
 PENDING, SENT, FAILED, GONE = "pending", "sent", "failed", "gone"
@@ -38,12 +37,16 @@ class AlertKey:
 class Claim:
     """A delivery a worker has claimed and must settle."""
 
-    id: int
-    destination: Destination
-    event: Event
-    reasons: tuple[str, ...]
-    is_update: bool
+    alert: Alert
     attempts: int
+
+    @property
+    def id(self) -> int:
+        return self.alert.id
+
+    @property
+    def destination(self) -> Destination:
+        return self.alert.destination
 
 
 def _insert(session: Session):
@@ -150,11 +153,13 @@ def claim_due(session: Session, platforms: Sequence[str], now: datetime, limit: 
     ).all()
     return [
         Claim(
-            id=row.id,
-            destination=Destination(row.platform, row.chat_id),
-            event=Event.from_dict(json.loads(data)),
-            reasons=tuple(sorted(set(row.reasons.splitlines()))),
-            is_update=row.is_update,
+            Alert(
+                id=row.id,
+                destination=Destination(row.platform, row.chat_id),
+                event=Event.from_dict(json.loads(data)),
+                reasons=tuple(sorted(set(row.reasons.splitlines()))),
+                is_update=row.is_update,
+            ),
             attempts=row.attempts,
         )
         for row, data in rows

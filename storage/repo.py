@@ -10,18 +10,10 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, func, insert, tuple_
 from sqlmodel import Session, col, select
 
-from bot.events import Event
+from bot.events import Destination, Event
 from storage.tables import EventKeyRow, EventRow, MetaRow, SubscriptionRow
 
 _CHUNK = 500  # rows per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where replies and alerts go: a platform and a chat, DM or channel id (64-bit)."""
-
-    platform: str
-    chat_id: int
 
 
 @dataclass(frozen=True)

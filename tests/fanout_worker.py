@@ -16,7 +16,8 @@ from pathlib import Path
 
 from bot.commands import Core
 from bot.config import Config, StorageConfig
-from bot.delivery import Alert, Limits, Outcome
+from bot.delivery import Limits, Outcome
+from bot.events import Alert
 from bot.runtime import running
 from storage import outbox
 from storage.db import make_engine

@@ -11,11 +11,11 @@ import pytest
 
 from bot.checker import Checker
 from bot.commands import Core, dispatch
+from bot.events import Destination
 from bot.sources import curated as curated_module
 from bot.sources.cpsc import CpscSource
 from bot.sources.curated import CuratedSource
 from storage import outbox
-from storage.repo import Destination
 from storage.sources import get_state
 from storage.tables import DeliveryRow
 from tests.conftest import slice_records

@@ -6,8 +6,8 @@ import pytest
 
 from bot import messages
 from bot.commands import MAX_SUBSCRIPTIONS, dispatch
+from bot.events import Destination
 from storage import repo
-from storage.repo import Destination
 
 CHAT = Destination("telegram", -1001234567890123)  # supergroup ids need 64 bits
 OTHER = Destination("discord", 2**62 + 7)

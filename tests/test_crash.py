@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from bot.alerts import alert_keys
 from bot.commands import Core
 from bot.dataset import store_events
+from bot.events import Destination
 from bot.sources.cpsc import parse_records
 from storage import outbox, repo
 from storage.db import make_engine, migrate
-from storage.repo import Destination
 from tests.conftest import slice_records
 
 CHATS = 300

@@ -10,10 +10,10 @@ from sqlmodel import select
 from bot.alerts import alert_keys
 from bot.commands import Core
 from bot.dataset import store_events
-from bot.delivery import MAX_ATTEMPTS, PAUSE_AFTER, Alert, DeliveryWorker, Limits, Outcome, OutcomeKind, Pacer
+from bot.delivery import MAX_ATTEMPTS, PAUSE_AFTER, DeliveryWorker, Limits, Outcome, OutcomeKind, Pacer
+from bot.events import Alert, Destination
 from bot.sources.cpsc import parse_records
 from storage import outbox, repo
-from storage.repo import Destination
 from storage.tables import DeliveryRow
 from tests.conftest import slice_records
 from tests.test_checker import Clock

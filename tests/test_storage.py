@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import Session, select
 
 from bot.dataset import load_bundled, store_events
+from bot.events import Destination
 from bot.sources.cpsc import parse_records
 from storage import repo
 from storage.tables import EventRow, SQLModel
@@ -69,7 +70,7 @@ def test_changed_event_is_replaced_and_keeps_first_seen(engine):
 
 
 def test_chat_ids_keep_64_bits(engine):
-    dest = repo.Destination("discord", 2**63 - 1)
+    dest = Destination("discord", 2**63 - 1)
     with Session(engine) as session:
         assert repo.add_subscription(session, dest, "brand", "anker", "Anker", NOW)
         session.commit()
