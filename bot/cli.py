@@ -24,17 +24,18 @@ CLI = Destination("cli", 0)
 
 
 def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML config file (default: $RECALLBOT_CONFIG, else none)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     parser = argparse.ArgumentParser(prog="recallbot", description="Tells people when a product they own is recalled.")
-    parser.add_argument("--config", type=Path, help="TOML config file (default: $RECALLBOT_CONFIG, else none)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (console mode when no token is configured)")
-    commands.add_parser("console", help="chat with the bot in this terminal")
-    check_cmd = commands.add_parser("check", help="check one or more models or brands and print the answer")
+    commands.add_parser("run", parents=[common], help="run the bot (console mode when no token is configured)")
+    commands.add_parser("console", parents=[common], help="chat with the bot in this terminal")
+    check_cmd = commands.add_parser("check", parents=[common], help="check models or brands and print the answers")
     check_cmd.add_argument("queries", nargs="+", metavar="MODEL")
     check_cmd.add_argument("--json", action="store_true", help="print JSON for scripts")
-    commands.add_parser("check-now", help="check every source once and print what changed")
-    commands.add_parser("status", help="show source health, last and next check, and alerts waiting")
+    commands.add_parser("check-now", parents=[common], help="check every source once and print what changed")
+    commands.add_parser("status", parents=[common], help="show source health, last and next check, alerts waiting")
     return parser
 
 

@@ -40,6 +40,7 @@ HELP = (
     "/unsubscribe <name> - stop alerts\n"
     "/subscriptions - what this chat follows\n"
     "/recent - the latest recalls and suspensions\n"
+    "/status - when I last checked my sources, and how they are doing\n"
     "/help - this list\n\n"
     "Model numbers are matched whatever the spacing or dashes: PAC20-272, pac20 272 and "
     "PAC20272 are the same. Data: the U.S. CPSC and community-curated notices from other "

@@ -74,3 +74,29 @@ def test_startup_failures_are_one_sentence_and_a_non_zero_exit(tmp_path, env, ex
     assert done.stderr.startswith(expected)
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_check_now_reports_a_baseline_then_changes_and_status_shows_health(tmp_path):
+    curated = tmp_path / "extra.toml"
+    curated.write_text('[[recall]]\nid = "z-1"\nbrand = "Zapco"\nproduct = "Zapco ZP-100"\nsource = "test"\n')
+    (tmp_path / "config.toml").write_text('[[sources]]\nkind = "curated"\npath = "extra.toml"\n')
+    source = f"curated:{curated.resolve()}"
+    first = recallbot(tmp_path, "check-now", "--config", "config.toml")
+    assert first.returncode == 0, first.stderr
+    assert (
+        f"{source}: 1 new, 0 updated, 0 unchanged, 0 skipped, 0 alerts queued (first pass: baseline, no alerts)"
+        in first.stdout
+    )
+    curated.write_text(curated.read_text() + '\n[[recall]]\nid = "z-2"\nbrand = "Zapco"\nsource = "test"\n')
+    second = recallbot(tmp_path, "check-now", "--config", "config.toml")
+    assert second.returncode == 0, second.stderr
+    assert f"{source}: 0 new, 0 updated, 1 unchanged, 1 skipped, 0 alerts queued" in second.stdout
+    assert "skipped " in second.stdout and "record 'z-2': field 'product': missing" in second.stdout
+    curated.write_text("[[recall]\n")
+    third = recallbot(tmp_path, "check-now", "--config", "config.toml")
+    assert third.returncode == 1
+    assert f"{source}: FAILED: not valid TOML" in third.stdout
+    status = recallbot(tmp_path, "status", "--config", "config.toml")
+    assert status.returncode == 0, status.stderr
+    assert "Alerts waiting to be sent: 0." in status.stdout
+    assert f"- {source}: last success " in status.stdout and "1 failures in a row; last error" in status.stdout

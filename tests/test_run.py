@@ -72,7 +72,7 @@ def test_console_mode_alerts_a_subscriber_when_a_curated_file_gains_a_recall(tmp
     (tmp_path / "config.toml").write_text(
         '[checker]\ninterval_seconds = 10\n[[sources]]\nkind = "curated"\npath = "extra.toml"\n'
     )
-    bot = Process(["--config", "config.toml", "run"], tmp_path)
+    bot = Process(["run", "--config", "config.toml"], tmp_path)
     try:
         bot.wait_for("check: 1 new, 0 updated, 0 unchanged, 0 skipped, 0 alerts queued")  # the baseline
         bot.send("/subscribe brand Zapco")
