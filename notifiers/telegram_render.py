@@ -1,0 +1,78 @@
+"""Telegram HTML for replies and alerts: every dynamic value escaped, messages split at 4096.
+
+Model numbers, company names and hazard texts contain ``<``, ``&``, ``_`` and
+``*``; HTML parse mode needs only ``<``, ``>`` and ``&`` escaped, and leaves
+``_`` and ``*`` alone (Markdown would not).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot import messages
+from bot.commands import Reply
+from bot.events import Alert, EventKind
+from bot.matching import Match
+from bot.render import alert_title, event_fields, event_heading
+
+LIMIT = 4096
+_PIECE = 800  # plain characters per piece of an over-long line: escaped, still under LIMIT
+
+
+def _line(label: str, value: str, *, italic: bool = False) -> list[str]:
+    """Return a "label: value" line, cut into pieces if the value alone would pass the limit."""
+    pieces = [value[i : i + _PIECE] for i in range(0, len(value), _PIECE)] or [""]
+    if italic:
+        return [f"<i>{escape(label)}: {escape(pieces[0])}</i>"] + [f"<i>{escape(p)}</i>" for p in pieces[1:]]
+    return [f"<b>{escape(label)}:</b> {escape(pieces[0])}"] + [escape(piece) for piece in pieces[1:]]
+
+
+def event_lines(match: Match) -> list[str]:
+    """Return the HTML lines of one event card."""
+    event = match.event
+    lines = [f"<b>{escape(event_heading(event))}</b>"]
+    if match.reason:
+        lines += _line(messages.LABEL_WHY, match.reason, italic=True)
+    for label, value in event_fields(event):
+        lines += _line(label, value)
+    if event.kind is EventKind.SUSPENSION:
+        lines.append(f"<i>{escape(messages.POTENTIALLY_AFFECTED)}</i>")
+    if event.url:
+        lines.append(f'<a href="{escape(event.url, quote=True)}">{escape(messages.LABEL_LINK)}</a>')
+    lines += _line(messages.LABEL_SOURCE, event.source)
+    return lines
+
+
+def split(lines: list[str], limit: int = LIMIT) -> list[str]:
+    """Join lines into messages of at most ``limit`` characters, breaking only between lines."""
+    messages_out: list[str] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            messages_out.append(current.rstrip("\n"))
+            candidate = line
+        current = candidate
+    if current.strip():
+        messages_out.append(current.rstrip("\n"))
+    return messages_out
+
+
+def reply_html(reply: Reply) -> list[str]:
+    """Render a reply as one or more HTML messages."""
+    lines = [escape(line) for line in reply.text.split("\n")]
+    for match in reply.matches:
+        lines += ["", *event_lines(match)]
+    if reply.footer:
+        lines += ["", escape(reply.footer)]
+    if reply.notes_header:
+        lines += ["", f"<b>{escape(reply.notes_header)}</b>"]
+        for match in reply.notes:
+            lines += ["", *event_lines(match)]
+    return split(lines)
+
+
+def alert_html(alert: Alert) -> list[str]:
+    """Render an alert as one or more HTML messages."""
+    why = "; ".join(alert.reasons)
+    return split([f"<b>{escape(alert_title(alert))}</b>", "", *event_lines(Match(alert.event, why))])

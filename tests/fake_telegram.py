@@ -1,0 +1,286 @@
+"""A fake Telegram Bot API server on 127.0.0.1, for the real python-telegram-bot client.
+
+It answers the methods recallbot uses the way api.telegram.org does (JSON
+envelopes, error codes and ``parameters``), records every call, queues updates
+for long polling, and can be scripted to answer a chat with an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "123456:TEST-token-for-the-fake-server"
+BOT = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "RecallBot",
+    "username": "RecallBot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "link_preview_options", "scope", "entities"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeBotApi:
+    """The fake server. Start with ``await server.start()``; ``base_url`` goes to PTB."""
+
+    def __init__(self, token: str = TOKEN, max_per_second: float | None = None) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.updates: list[dict] = []
+        self.errors: dict[int, list[dict]] = defaultdict(list)  # chat id -> scripted error envelopes
+        self.members: dict[tuple[int, int], str] = {}  # (chat, user) -> status
+        self.max_per_second = max_per_second  # enforce a send rate, answering 429 above it
+        self.too_many = 0
+        self._sent_at: list[float] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._new_update = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def sent(self, chat_id: int | None = None) -> list[dict]:
+        """Return the sendMessage calls that succeeded, optionally for one chat."""
+        return [
+            c.params
+            for c in self.calls
+            if c.method == "sendMessage" and c.params.get("_ok") and (chat_id is None or c.params["chat_id"] == chat_id)
+        ]
+
+    # --- updates a test pushes ----------------------------------------------------
+    def _push(self, update: dict) -> None:
+        update["update_id"] = next(self._update_ids)
+        self.updates.append(update)
+        self._new_update.set()
+
+    def push_message(self, chat_id: int, text: str, *, user_id: int = 42, chat_type: str = "private") -> None:
+        chat = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Pat"
+        else:
+            chat["title"] = "Power bank owners"
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": user_id, "is_bot": False, "first_name": "Pat"},
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        self._push({"message": message})
+
+    def push_callback(self, chat_id: int, data: str, *, user_id: int = 42, chat_type: str = "private") -> str:
+        query_id = f"cq{next(self._update_ids)}"
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": chat_type, "title": "t", "first_name": "Pat"},
+            "from": BOT,
+            "text": "earlier reply",
+        }
+        self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": {"id": user_id, "is_bot": False, "first_name": "Pat"},
+                    "chat_instance": "ci",
+                    "message": message,
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    def push_migration(self, old_chat_id: int, new_chat_id: int) -> None:
+        self._push(
+            {
+                "message": {
+                    "message_id": next(self._message_ids),
+                    "date": int(time.time()),
+                    "chat": {"id": old_chat_id, "type": "group", "title": "Power bank owners"},
+                    "from": {"id": 42, "is_bot": False, "first_name": "Pat"},
+                    "migrate_to_chat_id": new_chat_id,
+                }
+            }
+        )
+
+    def push_kicked(self, chat_id: int, chat_type: str = "group") -> None:
+        member = {"user": BOT, "status": "member"}
+        self._push(
+            {
+                "my_chat_member": {
+                    "chat": {"id": chat_id, "type": chat_type, "title": "t", "first_name": "Pat"},
+                    "from": {"id": 42, "is_bot": False, "first_name": "Pat"},
+                    "date": int(time.time()),
+                    "old_chat_member": member,
+                    "new_chat_member": {"user": BOT, "status": "kicked", "until_date": 0},
+                }
+            }
+        )
+
+    # --- the API ----------------------------------------------------------------
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        raw: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                raw.update(await request.json())
+            else:
+                raw.update(await request.post())
+        params: dict[str, Any] = {}
+        for name, value in raw.items():
+            if isinstance(value, str) and (
+                name in JSON_FIELDS or name.endswith("_id") or name in ("offset", "timeout")
+            ):
+                with contextlib.suppress(ValueError):
+                    value = json.loads(value)
+            params[name] = value
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        call = Call(method, params)
+        self.calls.append(call)
+        handler = getattr(self, f"api_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        result = await handler(params)
+        if isinstance(result, web.Response):
+            return result
+        if method == "sendMessage":
+            params["_ok"] = True
+        return web.json_response({"ok": True, "result": result})
+
+    async def api_getMe(self, params: dict) -> dict:
+        return BOT
+
+    async def api_deleteWebhook(self, params: dict) -> bool:
+        return True
+
+    async def api_setMyCommands(self, params: dict) -> bool:
+        return True
+
+    async def api_getUpdates(self, params: dict) -> list[dict]:
+        offset = int(params.get("offset") or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates:
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), timeout=float(params.get("timeout") or 0))
+        return [u for u in self.updates if u["update_id"] >= offset]
+
+    async def api_answerCallbackQuery(self, params: dict) -> bool:
+        return True
+
+    async def api_getChatMember(self, params: dict) -> dict | web.Response:
+        status = self.members.get((int(params["chat_id"]), int(params["user_id"])), "member")
+        user = {"id": int(params["user_id"]), "is_bot": False, "first_name": "Pat"}
+        member: dict[str, Any] = {"user": user, "status": status}
+        if status == "administrator":
+            member.update(
+                can_be_edited=False,
+                is_anonymous=False,
+                can_manage_chat=True,
+                can_delete_messages=True,
+                can_manage_video_chats=True,
+                can_restrict_members=True,
+                can_promote_members=False,
+                can_change_info=True,
+                can_invite_users=True,
+                can_post_stories=False,
+                can_edit_stories=False,
+                can_delete_stories=False,
+            )
+        elif status == "creator":
+            member["is_anonymous"] = False
+        return member
+
+    def _rate_limited(self) -> web.Response | None:
+        if self.max_per_second is None:
+            return None
+        now = time.monotonic()
+        self._sent_at = [t for t in self._sent_at if now - t < 1.0]
+        if len(self._sent_at) >= self.max_per_second:
+            self.too_many += 1
+            return self._error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        self._sent_at.append(now)
+        return None
+
+    @staticmethod
+    def _error(code: int, description: str, parameters: dict | None = None) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        return web.json_response(body, status=code)
+
+    async def api_sendMessage(self, params: dict) -> dict | web.Response:
+        chat_id = int(params["chat_id"])
+        scripted = self.errors.get(chat_id)
+        if scripted:
+            envelope = scripted.pop(0)
+            return self._error(envelope["error_code"], envelope["description"], envelope.get("parameters"))
+        limited = self._rate_limited()
+        if limited is not None:
+            return limited
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group", "title": "t", "first_name": "Pat"},
+            "text": params.get("text", ""),
+        }
+
+
+RETRY_AFTER = {"error_code": 429, "description": "Too Many Requests: retry after 7", "parameters": {"retry_after": 7}}
+BLOCKED = {"error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+CHAT_NOT_FOUND = {"error_code": 400, "description": "Bad Request: chat not found"}
+KICKED = {"error_code": 403, "description": "Forbidden: bot was kicked from the group chat"}
+BAD_ENTITIES = {"error_code": 400, "description": "Bad Request: can't parse entities: unsupported start tag"}
+
+
+def migrated(new_chat_id: int) -> dict:
+    return {
+        "error_code": 400,
+        "description": "Bad Request: group chat was upgraded to a supergroup chat",
+        "parameters": {"migrate_to_chat_id": new_chat_id},
+    }
+
+
+def server_error() -> dict:
+    return {"error_code": 502, "description": "Bad Gateway"}
