@@ -8,12 +8,14 @@ import json
 import logging
 import signal
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bot.app import open_core
 from bot.checker import PassReport
 from bot.commands import dispatch
 from bot.config import Config, load_config
+from bot.delivery import Notifier
 from bot.errors import RecallbotError
 from bot.events import Destination
 from bot.render import render_reply
@@ -55,25 +57,35 @@ def _check(config: Config, queries: list[str], as_json: bool) -> int:
 
 
 async def _serve(config: Config) -> None:
-    from notifiers.console import ConsoleNotifier, serve_console
-
+    """Run until SIGINT or SIGTERM: front ends first, then the checker and delivery; the reverse on the way out."""
     core = open_core(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    logger.info("no Telegram or Discord token configured: console mode")
-    async with running(config, core, {"console": ConsoleNotifier()}):
-        console = asyncio.create_task(serve_console(core, stop), name="console")
+    async with AsyncExitStack() as stack:
+        notifiers: dict[str, Notifier] = {}
+        if config.telegram.token:
+            from notifiers.telegram_bot import telegram_running
+
+            notifiers["telegram"] = await stack.enter_async_context(telegram_running(config.telegram, core))
+        if not notifiers:
+            from notifiers.console import ConsoleNotifier, serve_console
+
+            logger.info("no Telegram or Discord token configured: console mode")
+            notifiers["console"] = ConsoleNotifier()
+            stack.push_async_callback(_cancel, asyncio.create_task(serve_console(core, stop), name="console"))
+        await stack.enter_async_context(running(config, core, notifiers))
         await stop.wait()
-        console.cancel()
+
+
+async def _cancel(task: asyncio.Task) -> None:
+    task.cancel()
 
 
 def _run(config: Config) -> int:
-    if config.telegram.token or config.discord.token:
-        raise RecallbotError(
-            "Telegram and Discord front ends are not built yet; unset the tokens to run in console mode."
-        )
+    if config.discord.token:
+        raise RecallbotError("The Discord front end is not built yet; unset [discord] token to run without it.")
     asyncio.run(_serve(config))
     return 0
 
@@ -107,6 +119,29 @@ def _print_report(report: PassReport) -> None:
     )
 
 
+class _Redact(logging.Filter):
+    """Replace secrets in every log record, whichever library wrote it."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "[secret]")
+            record.msg, record.args = message, None
+        return True
+
+
+def hide_secrets(secrets: list[str]) -> None:
+    """Keep tokens out of the log output."""
+    if secrets:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_Redact(secrets))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -114,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the bot token in the URL
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
+        hide_secrets([t for t in (config.telegram.token, config.discord.token) if t])
         if args.command == "check":
             return _check(config, args.queries, args.json)
         if args.command == "run":

@@ -125,3 +125,10 @@ STATUS_SOURCE = (
 )
 STATUS_ERROR = "; last error {at}: {error}"
 STATUS_BACKOFF = "; backing off until {at}"
+
+# --- groups and buttons ---------------------------------------------------------
+GROUP_ADMIN_ONLY = (
+    "In a group, only its administrators can change what it follows. Ask an admin to send "
+    "the command; anyone can still /check a model."
+)
+BUTTON_MANAGE = "Unsubscribe"

@@ -1,19 +1,59 @@
-"""Telegram: the alert notifier (and, with issue 4, the command front end)."""
+"""Telegram: commands in chats and groups, buttons, and the alert notifier.
+
+Every handler parses the update, calls the core off the event loop, renders
+HTML and replies; all of them are registered in :func:`build_application`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot, LinkPreviewOptions
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import messages
+from bot.app import StartupError
+from bot.commands import COMMANDS, Button, Core, Reply, dispatch
+from bot.config import TelegramConfig
 from bot.delivery import Limits, Outcome, OutcomeKind
-from bot.events import Alert
-from notifiers.telegram_render import alert_html
+from bot.events import Alert, Destination
+from notifiers.telegram_render import alert_html, reply_html
+from storage import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +104,179 @@ class TelegramNotifier:
         return chat_id < 0  # groups and supergroups have negative ids
 
     async def send(self, alert: Alert) -> Outcome:
+        parts = alert_html(alert)
+        manage = InlineKeyboardMarkup([[InlineKeyboardButton(messages.BUTTON_MANAGE, callback_data="subscriptions")]])
         try:
-            for text in alert_html(alert):
+            for n, text in enumerate(parts, start=1):
                 await self.bot.send_message(
                     alert.destination.chat_id,
                     text,
                     parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    link_preview_options=NO_PREVIEW,
+                    reply_markup=manage if n == len(parts) else None,
                 )
         except TelegramError as error:
             return classify(error)
         return Outcome.sent()
+
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+PLATFORM = "telegram"
+MUTATING = {"subscribe", "unsubscribe"}
+GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
+ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+MENU = [
+    BotCommand("check", "Is a model or brand recalled? /check PAC20-272"),
+    BotCommand("subscribe", "Get alerts for a brand, model or supplier"),
+    BotCommand("unsubscribe", "Stop alerts"),
+    BotCommand("subscriptions", "What this chat follows"),
+    BotCommand("recent", "The latest recalls"),
+    BotCommand("status", "How the checker is doing"),
+    BotCommand("help", "What I can do"),
+]
+
+
+def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    """Return one button a row; a command too long for callback data (64 bytes) is left out."""
+    rows = [[InlineKeyboardButton(b.label, callback_data=b.command)] for b in buttons if len(b.command.encode()) <= 64]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def send_reply(message: Message, reply: Reply) -> None:
+    """Send a reply as HTML messages, the buttons under the last one."""
+    parts = reply_html(reply)
+    for n, text in enumerate(parts, start=1):
+        markup = keyboard(reply.buttons) if n == len(parts) else None
+        await message.reply_html(text, link_preview_options=NO_PREVIEW, reply_markup=markup, do_quote=False)
+
+
+@dataclass
+class TelegramHandlers:
+    """The update handlers, holding the core they call."""
+
+    core: Core
+
+    async def _allowed(self, update: Update, command: str) -> bool:
+        """Tell whether the sender may run the command: in groups only admins change subscriptions."""
+        chat, user = update.effective_chat, update.effective_user
+        if command not in MUTATING or chat is None or chat.type not in GROUPS or user is None:
+            return True
+        member = await chat.get_member(user.id)
+        return member.status in ADMINS
+
+    async def _run(self, update: Update, text: str) -> Reply:
+        command = text.lstrip("/").split(maxsplit=1)[0].split("@")[0].lower() if text.strip() else ""
+        if not await self._allowed(update, command):
+            return Reply(messages.GROUP_ADMIN_ONLY)
+        dest = Destination(PLATFORM, update.effective_chat.id)
+        return await asyncio.to_thread(dispatch, self.core, dest, text)
+
+    async def handle_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any /command: parse, call the core, render, reply."""
+        message = update.effective_message
+        await send_reply(message, await self._run(update, message.text or ""))
+
+    async def handle_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button under a reply or an alert: run its command and answer the press."""
+        query = update.callback_query
+        reply = await self._run(update, "/" + (query.data or "help"))
+        await query.answer(reply.text[:200])
+        if query.message is not None:
+            await send_reply(query.message, reply)
+
+    async def handle_my_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot was kicked, left, or added back: pause or resume the chat at once."""
+        change = update.my_chat_member
+        dest = Destination(PLATFORM, change.chat.id)
+        status = change.new_chat_member.status
+        await asyncio.to_thread(self._membership, dest, status)
+
+    def _membership(self, dest: Destination, status: str) -> None:
+        with self.core.session() as session:
+            if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+                outbox.pause_destination(
+                    session, dest, f"the bot was removed from the chat ({status})", self.core.clock()
+                )
+            else:
+                outbox.resume_destination(session, dest)
+            session.commit()
+
+    async def handle_migration(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group became a supergroup: move its subscriptions and pending alerts to the new id."""
+        message = update.effective_message
+        await asyncio.to_thread(self._readdress, Destination(PLATFORM, message.chat.id), message.migrate_to_chat_id)
+
+    def _readdress(self, old: Destination, new_chat_id: int) -> None:
+        with self.core.session() as session:
+            outbox.readdress(session, old, new_chat_id)
+            session.commit()
+
+    async def handle_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure with its traceback and send one short apology."""
+        logger.error("Telegram update failed", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_message is not None:
+            try:
+                await update.effective_message.reply_text(messages.INTERNAL_ERROR, do_quote=False)
+            except TelegramError:
+                logger.warning("could not send the apology either")
+
+
+def build_application(config: TelegramConfig, core: Core) -> Application:
+    """Return the PTB application with every handler registered."""
+    app = (
+        ApplicationBuilder()
+        .token(config.token or "")
+        .base_url(config.api_base_url)
+        .base_file_url(config.api_file_url)
+        .concurrent_updates(True)  # a slow reply must not hold up the next person
+        .build()
+    )
+    handlers = TelegramHandlers(core)
+    app.add_handler(CommandHandler(list(COMMANDS), handlers.handle_command))
+    # In a private chat an unknown command gets a sentence; in groups it may be another bot's.
+    app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, handlers.handle_command))
+    app.add_handler(CallbackQueryHandler(handlers.handle_button))
+    app.add_handler(ChatMemberHandler(handlers.handle_my_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.handle_migration))
+    app.add_error_handler(handlers.handle_error)
+    return app
+
+
+def _startup_error(error: TelegramError, config: TelegramConfig) -> StartupError:
+    if isinstance(error, InvalidToken):
+        return StartupError(
+            "Telegram rejected the bot token; check [telegram] token (or RECALLBOT_TELEGRAM__TOKEN) against @BotFather."
+        )
+    return StartupError(
+        f"Could not reach the Telegram Bot API at {config.api_base_url} ({error.message}). "
+        "Is the network up, and is [telegram] api_base_url right?"
+    )
+
+
+@asynccontextmanager
+async def telegram_running(config: TelegramConfig, core: Core) -> AsyncIterator[TelegramNotifier]:
+    """Poll Telegram and answer commands until the block exits; yield the alert notifier.
+
+    Alerts go through a Bot of their own, with its own connection pool, so replies to
+    commands never queue behind a broadcast.
+    """
+    app = build_application(config, core)
+    request = HTTPXRequest(connection_pool_size=TELEGRAM_LIMITS.concurrency + 2)
+    sender = Bot(config.token or "", base_url=config.api_base_url, base_file_url=config.api_file_url, request=request)
+    try:
+        await app.initialize()
+        await sender.initialize()
+        await app.bot.set_my_commands(MENU)
+    except TelegramError as error:
+        await app.shutdown()
+        raise _startup_error(error, config) from None
+    await app.start()
+    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+    logger.info("Telegram: polling as @%s", app.bot.username)
+    try:
+        yield TelegramNotifier(sender)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await sender.shutdown()
+        await app.shutdown()

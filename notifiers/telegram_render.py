@@ -7,7 +7,7 @@ Model numbers, company names and hazard texts contain ``<``, ``&``, ``_`` and
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _escape
 
 from bot import messages
 from bot.commands import Reply
@@ -16,6 +16,13 @@ from bot.matching import Match
 from bot.render import alert_title, event_fields, event_heading
 
 LIMIT = 4096
+
+
+def escape(text: str, quote: bool = False) -> str:
+    """Escape text for Telegram HTML: &, < and > (and quotes inside attributes)."""
+    return _escape(text, quote=quote)
+
+
 _PIECE = 800  # plain characters per piece of an over-long line: escaped, still under LIMIT
 
 

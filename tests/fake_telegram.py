@@ -53,6 +53,7 @@ class FakeBotApi:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
+        self._closing = False
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -70,6 +71,8 @@ class FakeBotApi:
         self.port = site._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        self._closing = True
+        self._new_update.set()  # release long polls at once, or cleanup waits for them
         if self._runner:
             await self._runner.cleanup()
 
@@ -200,7 +203,7 @@ class FakeBotApi:
     async def api_getUpdates(self, params: dict) -> list[dict]:
         offset = int(params.get("offset") or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
-        if not self.updates:
+        if not self.updates and not self._closing:
             self._new_update.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), timeout=float(params.get("timeout") or 0))

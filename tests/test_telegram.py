@@ -1,0 +1,232 @@
+"""The Telegram front end: the real python-telegram-bot application against a fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+
+from bot import messages
+from bot.alerts import alert_keys
+from bot.config import TelegramConfig
+from bot.delivery import DeliveryWorker
+from bot.events import Destination
+from notifiers.telegram_bot import telegram_running
+from storage import outbox, repo
+from tests import fake_telegram
+
+GROUP = -1001234567890
+ADMIN, MEMBER = 7, 8
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def api():
+    server = fake_telegram.FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def config(api) -> TelegramConfig:
+    return TelegramConfig(token=fake_telegram.TOKEN, api_base_url=api.base_url, api_file_url=api.base_url)
+
+
+@pytest.fixture
+async def telegram(api, core):
+    async with telegram_running(config(api), core) as notifier:
+        yield notifier
+
+
+def follows(core, chat_id: int) -> list[tuple[str, str]]:
+    with core.session() as session:
+        return [(r.key_type, r.key) for r in repo.list_subscriptions(session, Destination("telegram", chat_id))]
+
+
+async def test_start_up_registers_the_command_menu(api, telegram):
+    [menu] = [c for c in api.calls if c.method == "setMyCommands"]
+    assert [c["command"] for c in menu.params["commands"]] == [
+        "check",
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "recent",
+        "status",
+        "help",
+    ]
+
+
+async def test_check_in_a_private_chat_answers_with_buttons(api, telegram):
+    api.push_message(5, "/check PAC20-272")
+    await until(lambda: api.sent(5))
+    [reply] = api.sent(5)
+    assert reply["parse_mode"] == "HTML"
+    assert reply["text"].startswith("Yes: PAC20-272 is named in 1 notice.")
+    assert "<b>RECALL: Romoss PAC20-272 power bank</b>" in reply["text"]
+    buttons = [row[0]["callback_data"] for row in reply["reply_markup"]["inline_keyboard"]]
+    assert buttons == ["subscribe model PAC20-272", "subscribe brand Romoss"]
+
+
+async def test_check_without_argument_answers_with_usage(api, telegram):
+    api.push_message(5, "/check")
+    await until(lambda: api.sent(5))
+    assert api.sent(5)[0]["text"] == messages.EMPTY_QUERY.format(what="model or brand")
+
+
+async def test_unknown_command_in_a_private_chat_gets_a_sentence(api, telegram):
+    api.push_message(5, "/frobnicate")
+    await until(lambda: api.sent(5))
+    assert api.sent(5)[0]["text"] == messages.UNKNOWN_COMMAND.format(name="frobnicate")
+
+
+async def test_in_a_group_anyone_checks_but_only_admins_subscribe(api, telegram, core):
+    api.members[(GROUP, ADMIN)] = "administrator"
+    api.push_message(GROUP, "/check@RecallBot A1263", user_id=MEMBER, chat_type="supergroup")
+    await until(lambda: len(api.sent(GROUP)) == 1)
+    assert api.sent(GROUP)[0]["text"].startswith("Yes: A1263 is named in 1 notice.")
+    api.push_message(GROUP, "/subscribe brand Anker", user_id=MEMBER, chat_type="supergroup")
+    await until(lambda: len(api.sent(GROUP)) == 2)
+    assert api.sent(GROUP)[1]["text"] == messages.GROUP_ADMIN_ONLY
+    assert follows(core, GROUP) == []
+    api.push_message(GROUP, "/subscribe@RecallBot brand Anker", user_id=ADMIN, chat_type="supergroup")
+    await until(lambda: len(api.sent(GROUP)) >= 3)
+    assert api.sent(GROUP)[2]["text"].startswith("Done: this chat now follows brand Anker.")
+    assert follows(core, GROUP) == [("brand", "anker")]
+
+
+async def test_a_button_press_runs_its_command_and_is_answered(api, telegram, core):
+    query = api.push_callback(5, "subscribe model PAC20-272")
+    await until(lambda: api.sent(5))
+    [answer] = [c for c in api.calls if c.method == "answerCallbackQuery"]
+    assert answer.params["callback_query_id"] == query
+    assert answer.params["text"].startswith("Done: this chat now follows model PAC20-272.")
+    assert follows(core, 5) == [("model", "PAC20272")]
+
+
+async def test_a_new_recall_alerts_subscribed_chats_and_honours_retry_after(api, telegram, core):
+    event = repo_event(core, "cpsc-25338")
+    for chat in (11, 12, GROUP):
+        with core.session() as session:
+            repo.add_subscription(
+                session, Destination("telegram", chat), "model", "A1263", "A1263", core.clock() - timedelta(days=1)
+            )
+            session.commit()
+    with core.session() as session:
+        outbox.queue_alerts(
+            session,
+            event,
+            alert_keys(session, event),
+            is_update=False,
+            subscribed_before=core.clock(),
+            now=core.clock(),
+        )
+        session.commit()
+    api.errors[12].append(fake_telegram.RETRY_AFTER)
+    worker = DeliveryWorker(core, {"telegram": telegram})
+    await worker.drain()
+    assert {p["chat_id"] for p in api.sent()} == {11, GROUP}
+    alert = api.sent(11)[0]
+    assert alert["text"].startswith("<b>New recall</b>")
+    assert "<i>Why: you follow model A1263</i>" in alert["text"]
+    assert alert["reply_markup"]["inline_keyboard"][0][0] == {"text": "Unsubscribe", "callback_data": "subscriptions"}
+    with core.session() as session:
+        [waiting] = [d for d in outbox.deliveries_for(session, Destination("telegram", 12))]
+    assert waiting.status == "pending" and waiting.next_attempt_at == core.clock() + timedelta(seconds=7)
+
+
+def repo_event(core, event_id):
+    with core.session() as session:
+        return repo.get_events(session, [event_id])[event_id]
+
+
+async def test_a_kicked_update_pauses_the_chat_at_once(api, telegram, core):
+    api.push_kicked(GROUP)
+    await until(lambda: paused(core, GROUP))
+    assert "removed" in paused(core, GROUP)
+
+
+def paused(core, chat_id):
+    with core.session() as session:
+        return outbox.paused_reason(session, Destination("telegram", chat_id))
+
+
+async def test_a_migrated_group_keeps_its_subscriptions(api, telegram, core):
+    old, new = -4001, -1004001
+    api.members[(old, ADMIN)] = "creator"
+    api.push_message(old, "/subscribe brand Anker", user_id=ADMIN, chat_type="group")
+    await until(lambda: follows(core, old))
+    api.push_migration(old, new)
+    await until(lambda: follows(core, new))
+    assert follows(core, old) == []
+
+
+def test_a_bad_token_stops_start_up_with_one_sentence(tmp_path):
+    async def scenario():
+        server = fake_telegram.FakeBotApi()
+        await server.start()
+        try:
+            return await run_process(tmp_path, server, token="999:wrong", until_sent=None)
+        finally:
+            await server.stop()
+
+    code, out = asyncio.run(scenario())
+    assert code == 2
+    assert "recallbot: Telegram rejected the bot token; check [telegram] token" in out
+    assert "Traceback" not in out
+
+
+def test_an_unreachable_api_stops_start_up_with_one_sentence(tmp_path):
+    env = {"RECALLBOT_TELEGRAM__API_BASE_URL": "http://127.0.0.1:9/bot"}
+    code, out = asyncio.run(run_process(tmp_path, None, token=fake_telegram.TOKEN, until_sent=None, env=env))
+    assert code == 2
+    assert "recallbot: Could not reach the Telegram Bot API at http://127.0.0.1:9/bot" in out
+    assert "Traceback" not in out
+
+
+async def run_process(tmp_path, server, *, token, until_sent, env=None):
+    """Run `recallbot run` with a Telegram token; stop it once ``until_sent`` chat got a message."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
+    environ["RECALLBOT_TELEGRAM__TOKEN"] = token
+    if server is not None:
+        environ["RECALLBOT_TELEGRAM__API_BASE_URL"] = server.base_url
+    environ.update(env or {})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        env=environ,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    if until_sent is not None:
+        deadline = time.monotonic() + 60
+        while not server.sent(until_sent) and proc.returncode is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode, out.decode()
+
+
+async def test_recallbot_run_answers_check_through_telegram(tmp_path, api):
+    api.push_message(77, "/check PAC20-272")
+    code, out = await run_process(tmp_path, api, token=fake_telegram.TOKEN, until_sent=77)
+    assert code == 0, out
+    [reply] = api.sent(77)
+    assert reply["text"].startswith("Yes: PAC20-272 is named in 1 notice.")
+    assert "Telegram: polling as @RecallBot" in out
+    assert fake_telegram.TOKEN not in out
+    assert json.dumps(fake_telegram.TOKEN) not in out
