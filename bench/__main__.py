@@ -1,9 +1,11 @@
 """Run every benchmark: python -m bench"""
 
-from bench import check_latency, fanout
+from bench import check_latency, fanout, telegram_fanout
 
 if __name__ == "__main__":
     print("== /check latency ==")
     check_latency.main()
     print("\n== fan-out and checker (SQLite) ==")
     fanout.main()
+    print("\n== Telegram fan-out through a fake Bot API ==")
+    telegram_fanout.main()

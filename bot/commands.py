@@ -78,7 +78,10 @@ class Core:
 
 
 def start(core: Core, dest: Destination, args: str) -> Reply:
-    """Greet a new user."""
+    """Greet a user; a chat that was paused (blocked, removed) gets its alerts again."""
+    with core.session() as session:
+        if outbox.resume_destination(session, dest):
+            session.commit()
     return Reply(messages.START)
 
 

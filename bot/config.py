@@ -36,6 +36,9 @@ class TelegramConfig:
     token: str | None = field(default=None, repr=False)
     api_base_url: str = "https://api.telegram.org/bot"
     api_file_url: str = "https://api.telegram.org/file/bot"
+    messages_per_second: float = 25.0
+    chat_messages_per_second: float = 1.0
+    group_messages_per_minute: float = 18.0
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,14 @@ class Config:
 _SCHEMA: dict[str, dict[str, tuple[type, int | None]]] = {
     "storage": {"url": (str, None)},
     "checker": {"interval_seconds": (int, 10), "max_age_days": (int, 1)},
-    "telegram": {"token": (str, None), "api_base_url": (str, None), "api_file_url": (str, None)},
+    "telegram": {
+        "token": (str, None),
+        "api_base_url": (str, None),
+        "api_file_url": (str, None),
+        "messages_per_second": (float, None),
+        "chat_messages_per_second": (float, None),
+        "group_messages_per_minute": (float, None),
+    },
     "discord": {
         "token": (str, None),
         "api_base_url": (str, None),
@@ -86,6 +96,15 @@ def _suggest(word: str, options: list[str]) -> str:
 
 def _convert(where: str, key: str, value: Any, kind: type, minimum: int | None) -> Any:
     """Check one value's type; strings from the environment are parsed."""
+    if kind is float:
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise ConfigError(f"{where} must be a number, got {value!r}; fix the value.") from None
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{where} must be a number above 0, got {value!r}; fix the value.")
+        return float(value)
     if kind is int:
         if isinstance(value, str):
             try:

@@ -261,7 +261,13 @@ async def telegram_running(config: TelegramConfig, core: Core) -> AsyncIterator[
     commands never queue behind a broadcast.
     """
     app = build_application(config, core)
-    request = HTTPXRequest(connection_pool_size=TELEGRAM_LIMITS.concurrency + 2)
+    limits = Limits(
+        per_second=config.messages_per_second,
+        per_chat_per_second=config.chat_messages_per_second,
+        per_group_per_minute=config.group_messages_per_minute,
+        concurrency=TELEGRAM_LIMITS.concurrency,
+    )
+    request = HTTPXRequest(connection_pool_size=limits.concurrency + 2)
     sender = Bot(config.token or "", base_url=config.api_base_url, base_file_url=config.api_file_url, request=request)
     try:
         await app.initialize()
@@ -274,7 +280,7 @@ async def telegram_running(config: TelegramConfig, core: Core) -> AsyncIterator[
     await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
     logger.info("Telegram: polling as @%s", app.bot.username)
     try:
-        yield TelegramNotifier(sender)
+        yield TelegramNotifier(sender, limits)
     finally:
         await app.updater.stop()
         await app.stop()

@@ -125,3 +125,14 @@ def test_database_failure_becomes_an_apology(core):
     with core.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE event_key")
     assert dispatch(core, CHAT, "/check A1263").text == messages.INTERNAL_ERROR
+
+
+def test_start_resumes_a_paused_chat(core):
+    from storage import outbox
+
+    with core.session() as session:
+        outbox.pause_destination(session, CHAT, "Forbidden: bot was blocked by the user", core.clock())
+        session.commit()
+    dispatch(core, CHAT, "/start")
+    with core.session() as session:
+        assert outbox.paused_reason(session, CHAT) is None

@@ -114,3 +114,13 @@ def test_example_config_is_valid():
     example = Path(__file__).parent.parent / "config.example.toml"
     config = load_config(example, environ={})
     assert config.checker.interval_seconds == 900
+
+
+def test_telegram_pacing_is_configurable(tmp_path):
+    config = load_config(
+        write(tmp_path, "[telegram]\nmessages_per_second = 20\n"),
+        environ={"RECALLBOT_TELEGRAM__GROUP_MESSAGES_PER_MINUTE": "12.5"},
+    )
+    assert (config.telegram.messages_per_second, config.telegram.group_messages_per_minute) == (20.0, 12.5)
+    with pytest.raises(ConfigError, match=r"\[telegram\] chat_messages_per_second must be a number above 0"):
+        load_config(write(tmp_path, "[telegram]\nchat_messages_per_second = 0\n"), environ={})
