@@ -94,28 +94,25 @@ def _suggest(word: str, options: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(options)}."
 
 
+_NUMBER_WORDS = {int: "a whole number", float: "a number above 0"}
+
+
 def _convert(where: str, key: str, value: Any, kind: type, minimum: int | None) -> Any:
     """Check one value's type; strings from the environment are parsed."""
-    if kind is float:
+    if kind in _NUMBER_WORDS:
+        wanted = _NUMBER_WORDS[kind]
         if isinstance(value, str):
             try:
-                value = float(value.strip())
+                value = kind(value.strip())
             except ValueError:
-                raise ConfigError(f"{where} must be a number, got {value!r}; fix the value.") from None
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise ConfigError(f"{where} must be a number above 0, got {value!r}; fix the value.")
-        return float(value)
-    if kind is int:
-        if isinstance(value, str):
-            try:
-                value = int(value.strip())
-            except ValueError:
-                raise ConfigError(f"{where} must be a whole number, got {value!r}; fix the value.") from None
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(f"{where} must be a whole number, got {type(value).__name__}; fix the value.")
+                raise ConfigError(f"{where} must be {wanted}, got {value!r}; fix the value.") from None
+        accepted = (int, float) if kind is float else (int,)
+        if not isinstance(value, accepted) or isinstance(value, bool) or (kind is float and value <= 0):
+            shown = repr(value) if kind is float else type(value).__name__
+            raise ConfigError(f"{where} must be {wanted}, got {shown}; fix the value.")
         if minimum is not None and value < minimum:
             raise ConfigError(f"{where} must be at least {minimum}, got {value}; raise it.")
-        return value
+        return kind(value)
     if not isinstance(value, str):
         shown = "a secret" if key in _SECRETS else repr(value)
         raise ConfigError(f"{where} must be a string in quotes, got {shown}; quote the value.")

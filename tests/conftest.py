@@ -60,3 +60,14 @@ def core(loaded_db, tmp_path) -> Core:
     engine = make_engine(f"sqlite:///{path}")
     yield Core(engine, clock=lambda: NOW)
     engine.dispose()
+
+
+@pytest.fixture
+async def bot_api():
+    """A fake Telegram Bot API on 127.0.0.1 (tests/fake_telegram.py)."""
+    from tests.fake_telegram import FakeBotApi
+
+    server = FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()

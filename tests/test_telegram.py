@@ -33,11 +33,8 @@ async def until(condition, timeout: float = 10.0) -> None:
 
 
 @pytest.fixture
-async def api():
-    server = fake_telegram.FakeBotApi()
-    await server.start()
-    yield server
-    await server.stop()
+def api(bot_api):
+    return bot_api
 
 
 def config(api) -> TelegramConfig:

@@ -20,11 +20,8 @@ T0 = datetime(2025, 7, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def api():
-    server = fake_telegram.FakeBotApi()
-    await server.start()
-    yield server
-    await server.stop()
+def api(bot_api):
+    return bot_api
 
 
 @pytest.fixture
