@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from bot.commands import Core
 from bot.dataset import CURATED_ORIGIN, bundled_curated, store_events
@@ -43,13 +47,59 @@ def loaded_db(tmp_path_factory) -> Path:
     return path
 
 
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+PG_HOW = (
+    "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` "
+    "or point TEST_DATABASE_URL at one"
+)
+
+
+def _postgres_engine():
+    """An engine on a fresh schema of the test PostgreSQL server, or a skip (a failure in CI)."""
+    probe = create_engine(PG_URL)
+    try:
+        with probe.connect() as connection:
+            schema = f"t_{uuid.uuid4().hex[:12]}"
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            connection.commit()
+    except OperationalError as error:
+        message = f"PostgreSQL is not reachable at {PG_URL} ({str(error.orig).splitlines()[0]}); {PG_HOW}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        probe.dispose()
+    return make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}"), schema
+
+
 @pytest.fixture
-def engine(tmp_path):
+def sqlite_engine(tmp_path):
     """An empty, migrated SQLite file."""
     engine = make_engine(f"sqlite:///{tmp_path / 'recallbot.db'}")
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    """An empty, migrated database: a SQLite file, then a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'recallbot.db'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+        return
+    engine, schema = _postgres_engine()
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        cleanup = create_engine(PG_URL)
+        with cleanup.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        cleanup.dispose()
 
 
 @pytest.fixture

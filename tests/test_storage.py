@@ -23,13 +23,13 @@ def test_migrations_build_exactly_the_tables_the_code_declares(engine):
     assert diff == []
 
 
-def test_sqlite_runs_in_wal_mode(engine):
-    with engine.connect() as connection:
+def test_sqlite_runs_in_wal_mode(sqlite_engine):
+    with sqlite_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
-def test_model_lookup_uses_the_index(engine):
-    with engine.connect() as connection:
+def test_model_lookup_uses_the_index(sqlite_engine):
+    with sqlite_engine.connect() as connection:
         plan = connection.exec_driver_sql(
             "EXPLAIN QUERY PLAN SELECT event_id FROM event_key WHERE key_type = 'model' AND key = 'A1263'"
         ).all()
