@@ -27,7 +27,7 @@ from storage import outbox
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = "recallbot/0.1 (+https://github.com/recallbot)"
+USER_AGENT = "recallbot/0.1"
 
 
 def build_sources(config: Config, client: httpx.AsyncClient) -> list[Source]:

@@ -274,10 +274,17 @@ async def telegram_running(config: TelegramConfig, core: Core) -> AsyncIterator[
         await sender.initialize()
         await app.bot.set_my_commands(MENU)
     except TelegramError as error:
+        await sender.shutdown()
         await app.shutdown()
         raise _startup_error(error, config) from None
     await app.start()
-    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+    except TelegramError as error:
+        await app.stop()
+        await sender.shutdown()
+        await app.shutdown()
+        raise _startup_error(error, config) from None
     logger.info("Telegram: polling as @%s", app.bot.username)
     try:
         yield TelegramNotifier(sender, limits)
