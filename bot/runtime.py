@@ -24,6 +24,7 @@ from bot.sources.base import Source
 from bot.sources.cpsc import CpscSource
 from bot.sources.curated import CuratedSource
 from storage import outbox
+from storage.leader import Leadership
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,14 @@ def log_report(report: PassReport) -> None:
             logger.warning("source %s: %s", source.name, source.error)
 
 
+async def check_if_leader(checker: Checker, leader: Leadership) -> PassReport | None:
+    """Run one checker pass if this instance holds the checker lock; None if another does."""
+    if not await asyncio.to_thread(leader.try_acquire):
+        logger.debug("another instance runs the checker")
+        return None
+    return await checker.run_pass()
+
+
 @dataclass
 class Runtime:
     checker: Checker
@@ -92,14 +101,17 @@ async def running(config: Config, core: Core, notifiers: Mapping[str, Notifier])
     client = http_client()
     checker = make_checker(config, core, client)
     worker = DeliveryWorker(core, notifiers)
+    leader = Leadership(core.engine, "checker")  # one checker among instances sharing PostgreSQL
     stop = asyncio.Event()
     worker_task = asyncio.create_task(worker.run(stop), name="delivery")
 
     async def check() -> None:
         try:
-            report = await checker.run_pass()
+            report = await check_if_leader(checker, leader)
         except Exception:
             logger.exception("checker pass failed")
+            return
+        if report is None:
             return
         log_report(report)
         if report.total("alerts_queued"):
@@ -124,4 +136,5 @@ async def running(config: Config, core: Core, notifiers: Mapping[str, Notifier])
         scheduler.shutdown(wait=False)
         stop.set()
         await worker_task
+        await asyncio.to_thread(leader.release)
         await client.aclose()

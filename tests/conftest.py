@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,15 +82,8 @@ def sqlite_engine(tmp_path):
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    """An empty, migrated database: a SQLite file, then a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'recallbot.db'}")
-        migrate(engine)
-        yield engine
-        engine.dispose()
-        return
+@contextmanager
+def _migrated_postgres():
     engine, schema = _postgres_engine()
     try:
         migrate(engine)
@@ -100,6 +94,26 @@ def engine(request, tmp_path):
         with cleanup.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         cleanup.dispose()
+
+
+@pytest.fixture
+def pg_engine():
+    """A fresh, migrated PostgreSQL schema (skipped without a server; a failure in CI)."""
+    with _migrated_postgres() as engine:
+        yield engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    """An empty, migrated database: a SQLite file, then a fresh PostgreSQL schema."""
+    if request.param == "postgresql":
+        with _migrated_postgres() as engine:
+            yield engine
+        return
+    engine = make_engine(f"sqlite:///{tmp_path / 'recallbot.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
