@@ -54,6 +54,7 @@ from bot.delivery import Limits, Outcome, OutcomeKind
 from bot.events import Alert, Destination
 from notifiers.telegram_render import alert_html, reply_html
 from storage import outbox
+from storage.leader import Leadership
 
 logger = logging.getLogger(__name__)
 
@@ -253,12 +254,24 @@ def _startup_error(error: TelegramError, config: TelegramConfig) -> StartupError
     )
 
 
+async def _poll_when_leader(app: Application, poller: Leadership, retry_every: float) -> None:
+    """Start polling once this instance holds the poller lock (Telegram allows one poller per token)."""
+    while not await asyncio.to_thread(poller.try_acquire):
+        await asyncio.sleep(retry_every)
+    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+    logger.info("Telegram: polling as @%s", app.bot.username)
+
+
 @asynccontextmanager
-async def telegram_running(config: TelegramConfig, core: Core) -> AsyncIterator[TelegramNotifier]:
+async def telegram_running(
+    config: TelegramConfig, core: Core, *, poller_retry: float = 15.0
+) -> AsyncIterator[TelegramNotifier]:
     """Poll Telegram and answer commands until the block exits; yield the alert notifier.
 
     Alerts go through a Bot of their own, with its own connection pool, so replies to
-    commands never queue behind a broadcast.
+    commands never queue behind a broadcast. Of several instances sharing PostgreSQL
+    only the holder of the poller lock polls; the others deliver alerts and take over
+    polling (within ``poller_retry`` seconds) when the poller goes away.
     """
     app = build_application(config, core)
     limits = Limits(
@@ -278,18 +291,27 @@ async def telegram_running(config: TelegramConfig, core: Core) -> AsyncIterator[
         await app.shutdown()
         raise _startup_error(error, config) from None
     await app.start()
+    poller = Leadership(core.engine, "telegram-poller")
     try:
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        if await asyncio.to_thread(poller.try_acquire):
+            await _poll_when_leader(app, poller, poller_retry)
+            waiting = None
+        else:
+            logger.info("Telegram: another instance polls; this one delivers alerts")
+            waiting = asyncio.create_task(_poll_when_leader(app, poller, poller_retry), name="telegram-poller")
     except TelegramError as error:
         await app.stop()
         await sender.shutdown()
         await app.shutdown()
         raise _startup_error(error, config) from None
-    logger.info("Telegram: polling as @%s", app.bot.username)
     try:
         yield TelegramNotifier(sender, limits)
     finally:
-        await app.updater.stop()
+        if waiting is not None:
+            waiting.cancel()
+        if app.updater.running:
+            await app.updater.stop()
+        await asyncio.to_thread(poller.release)
         await app.stop()
         await sender.shutdown()
         await app.shutdown()

@@ -54,6 +54,9 @@ class FakeBotApi:
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
         self._closing = False
+        self._pollers: dict[int, web.Request] = {}
+        self._terminated: set[int] = set()
+        self.conflicts = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -179,12 +182,11 @@ class FakeBotApi:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
         params = await self._params(request)
-        call = Call(method, params)
-        self.calls.append(call)
+        self.calls.append(Call(method, params))
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
-        result = await handler(params)
+        result = await (handler(params, request) if method == "getUpdates" else handler(params))
         if isinstance(result, web.Response):
             return result
         if method == "sendMessage":
@@ -200,7 +202,24 @@ class FakeBotApi:
     async def api_setMyCommands(self, params: dict) -> bool:
         return True
 
-    async def api_getUpdates(self, params: dict) -> list[dict]:
+    async def api_getUpdates(self, params: dict, request: web.Request) -> list[dict] | web.Response:
+        # Telegram allows one poller per token: a new getUpdates ends a pending one from a
+        # client that is still connected with 409 Conflict (an abandoned one just goes).
+        for other in self._pollers.values():
+            if other.transport is not None and not other.transport.is_closing():
+                self.conflicts += 1
+                self._terminated.add(id(other))
+        self._new_update.set()
+        self._pollers[id(request)] = request
+        try:
+            updates = await self._updates(params)
+        finally:
+            del self._pollers[id(request)]
+        if id(request) in self._terminated:
+            return self._error(409, "Conflict: terminated by other getUpdates request")
+        return updates
+
+    async def _updates(self, params: dict) -> list[dict]:
         offset = int(params.get("offset") or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         if not self.updates and not self._closing:

@@ -14,6 +14,7 @@ import pytest
 
 from bot import messages
 from bot.alerts import alert_keys
+from bot.commands import Core
 from bot.config import TelegramConfig
 from bot.delivery import DeliveryWorker
 from bot.events import Destination
@@ -227,3 +228,24 @@ async def test_recallbot_run_answers_check_through_telegram(tmp_path, api):
     assert "Telegram: polling as @RecallBot" in out
     assert fake_telegram.TOKEN not in out
     assert json.dumps(fake_telegram.TOKEN) not in out
+
+
+async def test_only_one_instance_polls_and_another_takes_over(api, pg_engine):
+    from contextlib import AsyncExitStack
+
+    from storage.db import make_engine
+
+    other_engine = make_engine(pg_engine.url.render_as_string(hide_password=False))
+    try:
+        async with AsyncExitStack() as first, telegram_running(config(api), Core(other_engine), poller_retry=0.1):
+            await first.enter_async_context(telegram_running(config(api), Core(pg_engine), poller_retry=0.1))
+            api.push_message(5, "/help")
+            await until(lambda: api.sent(5))
+            await asyncio.sleep(0.5)
+            assert len(api.sent(5)) == 1
+            await first.aclose()  # the polling instance goes away; the other one takes over
+            api.push_message(6, "/help")
+            await until(lambda: api.sent(6))
+        assert api.conflicts == 0
+    finally:
+        other_engine.dispose()
