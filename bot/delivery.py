@@ -16,6 +16,7 @@ import asyncio
 import enum
 import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,6 +84,7 @@ class Pacer:
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
+        self.share = 1  # live instances splitting the overall budget
         self._clock = clock
         self._next_global = 0.0
         self._next_chat: dict[int, float] = {}
@@ -99,7 +101,7 @@ class Pacer:
         """Book the next overall slot and the chat's slot after it; return the seconds to wait."""
         now = self._clock()
         start = max(now, self._next_global)
-        self._next_global = start + 1.0 / self.limits.per_second
+        self._next_global = start + self.share / self.limits.per_second
         gap = 60.0 / self.limits.per_group_per_minute if is_group else 1.0 / self.limits.per_chat_per_second
         self._next_chat[chat_id] = max(start, self.chat_ready_at(chat_id)) + gap
         return start - now
@@ -136,6 +138,7 @@ class DeliveryWorker:
         batch: int = 100,
         lease: timedelta = timedelta(seconds=120),
         idle_poll: float = 1.0,
+        heartbeat_every: timedelta = timedelta(seconds=5),
     ) -> None:
         self.core = core
         self.notifiers = dict(notifiers)
@@ -147,6 +150,9 @@ class DeliveryWorker:
             name: Pacer(n.limits, clock=lambda: core.clock().timestamp()) for name, n in self.notifiers.items()
         }
         self._wake = asyncio.Event()
+        self.instance_id = uuid.uuid4().hex
+        self.heartbeat_every = heartbeat_every
+        self._last_heartbeat: datetime | None = None
 
     def wake(self) -> None:
         """Look for due deliveries now (new alerts were queued)."""
@@ -154,6 +160,12 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set."""
+        try:
+            await self._run(stop)
+        finally:
+            await asyncio.to_thread(self.forget)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 handled = await self.drain_once()
@@ -174,9 +186,28 @@ class DeliveryWorker:
             total += handled
         return total
 
+    def heartbeat(self) -> int:
+        """Tell the database this instance is alive; split the budgets among the live ones."""
+        now = self.core.clock()
+        with self.core.session() as session:
+            live = outbox.heartbeat(session, self.instance_id, now, stale_after=self.heartbeat_every * 4)
+            session.commit()
+        self._last_heartbeat = now
+        for pacer in self._pacers.values():
+            pacer.share = max(1, live)
+        return live
+
+    def forget(self) -> None:
+        """Leave the instance table (at shut-down), so the others take the whole budget."""
+        with self.core.session() as session:
+            outbox.forget_instance(session, self.instance_id)
+            session.commit()
+
     async def drain_once(self) -> int:
         """Claim one batch and settle it; return how many were handled."""
         now = self.core.clock()
+        if self._last_heartbeat is None or now - self._last_heartbeat >= self.heartbeat_every:
+            await asyncio.to_thread(self.heartbeat)
         claims = await asyncio.to_thread(self._claim, now)
         if not claims:
             return 0

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, literal, or_, update
+from sqlalchemy import and_, delete, func, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.events import Alert, Destination, Event
-from storage.tables import DeliveryRow, DestinationRow, EventRow, SubscriptionRow
+from storage.tables import DeliveryRow, DestinationRow, EventRow, InstanceRow, SubscriptionRow
 
 PENDING, SENT, FAILED, GONE = "pending", "sent", "failed", "gone"
 
@@ -268,3 +268,20 @@ def deliveries_for(session: Session, dest: Destination) -> list[DeliveryRow]:
             .order_by(col(DeliveryRow.id))
         ).all()
     )
+
+
+def heartbeat(session: Session, instance_id: str, now: datetime, stale_after: timedelta) -> int:
+    """Record that an instance is alive, forget silent ones, and return how many are alive."""
+    row = session.get(InstanceRow, instance_id)
+    if row is None:
+        session.add(InstanceRow(id=instance_id, last_seen=now))
+    else:
+        row.last_seen = now
+    session.execute(delete(InstanceRow).where(InstanceRow.last_seen < now - stale_after))
+    session.flush()
+    return session.exec(select(func.count()).select_from(InstanceRow)).one()
+
+
+def forget_instance(session: Session, instance_id: str) -> None:
+    """Remove an instance that is shutting down, so the others take its share at once."""
+    session.execute(delete(InstanceRow).where(InstanceRow.id == instance_id))

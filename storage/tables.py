@@ -116,3 +116,12 @@ class DeliveryRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
     sent_at: datetime | None = None
+
+
+class InstanceRow(SQLModel, table=True):
+    """A running recallbot process; live ones share the platforms' rate budgets."""
+
+    __tablename__ = "instance"
+
+    id: str = Field(primary_key=True, max_length=64)
+    last_seen: datetime = Field(index=True)

@@ -204,3 +204,19 @@ def test_pacer_spaces_sends_overall_per_chat_and_per_group():
     now[0] = 40.0
     pacer.forget_idle()
     assert pacer.chat_wait(2) < 0
+
+
+def test_live_instances_split_the_overall_budget(engine, clock):
+    core = Core(engine, clock=clock)
+    first = DeliveryWorker(core, {"test": ScriptedNotifier()})
+    second = DeliveryWorker(core, {"test": ScriptedNotifier()})
+    assert first.heartbeat() == 1
+    assert second.heartbeat() == 2
+    assert first.heartbeat() == 2
+    pacer = first._pacers["test"]
+    assert [pacer.reserve(chat, False) for chat in (1, 2)] == [0.0, pytest.approx(2 / 1000, abs=1e-6)]
+    second.forget()
+    assert first.heartbeat() == 1
+    clock.advance(minutes=5)  # an instance that stops beating is forgotten
+    third = DeliveryWorker(core, {"test": ScriptedNotifier()})
+    assert third.heartbeat() == 1
