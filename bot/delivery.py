@@ -136,9 +136,9 @@ class DeliveryWorker:
         notifiers: Mapping[str, Notifier],
         *,
         batch: int = 100,
-        lease: timedelta = timedelta(seconds=120),
+        lease: timedelta = timedelta(seconds=60),
         idle_poll: float = 1.0,
-        heartbeat_every: timedelta = timedelta(seconds=5),
+        heartbeat_every: timedelta = timedelta(seconds=1),
     ) -> None:
         self.core = core
         self.notifiers = dict(notifiers)
@@ -190,7 +190,8 @@ class DeliveryWorker:
         """Tell the database this instance is alive; split the budgets among the live ones."""
         now = self.core.clock()
         with self.core.session() as session:
-            live = outbox.heartbeat(session, self.instance_id, now, stale_after=self.heartbeat_every * 4)
+            stale_after = max(self.heartbeat_every * 4, timedelta(seconds=15))
+            live = outbox.heartbeat(session, self.instance_id, now, stale_after=stale_after)
             session.commit()
         self._last_heartbeat = now
         for pacer in self._pacers.values():
@@ -233,9 +234,14 @@ class DeliveryWorker:
             pacer.forget_idle()
         return len(claims)
 
+    def batch_size(self) -> int:
+        """Claim at most about 10 seconds of sending, so a batch ends well within its lease."""
+        rates = [pacer.limits.per_second / pacer.share for pacer in self._pacers.values()]
+        return max(1, min(self.batch, int(min(rates) * 10))) if rates else self.batch
+
     def _claim(self, now: datetime) -> list[Claim]:
         with self.core.session() as session:
-            claims = outbox.claim_due(session, list(self.notifiers), now, self.batch, self.lease)
+            claims = outbox.claim_due(session, list(self.notifiers), now, self.batch_size(), self.lease)
             session.commit()
         return claims
 

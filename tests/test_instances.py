@@ -1,0 +1,125 @@
+"""Three `recallbot run` processes on one PostgreSQL database and one fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from bot.alerts import alert_keys
+from bot.commands import Core
+from bot.dataset import load_bundled
+from bot.events import Destination
+from storage import outbox, repo
+from tests.fake_telegram import TOKEN
+
+CHATS = 2000
+BUDGET = 150.0  # messages a second, for all instances together
+
+
+def queue(core: Core, first_chat: int, count: int) -> int:
+    now = datetime.now(UTC)
+    with core.session() as session:
+        event = repo.get_events(session, ["cpsc-25338"])["cpsc-25338"]
+        for chat in range(first_chat, first_chat + count):
+            repo.add_subscription(
+                session, Destination("telegram", chat), "model", "A1263", "A1263", now - timedelta(days=1)
+            )
+        queued = outbox.queue_alerts(
+            session, event, alert_keys(session, event), is_update=True, subscribed_before=now, now=now
+        )
+        session.commit()
+    return queued
+
+
+async def start(url: str, api, tmp_path, n: int) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
+    env.update(
+        RECALLBOT_STORAGE__URL=url,
+        RECALLBOT_TELEGRAM__TOKEN=TOKEN,
+        RECALLBOT_TELEGRAM__API_BASE_URL=api.base_url,
+        RECALLBOT_TELEGRAM__MESSAGES_PER_SECOND=str(BUDGET),
+        RECALLBOT_CHECKER__INTERVAL_SECONDS="10",
+    )
+    workdir = tmp_path / f"instance{n}"
+    workdir.mkdir()
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=workdir,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def wait_until(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+def busiest_second(api) -> int:
+    times = sorted(c.at for c in api.calls if c.method == "sendMessage" and c.params.get("_ok"))
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def last_check(core: Core) -> str | None:
+    with core.session() as session:
+        return repo.get_meta(session, "last_check_at")
+
+
+async def test_three_instances_share_the_work_the_budget_and_the_checker(pg_engine, bot_api, tmp_path):
+    api = bot_api
+    core = Core(pg_engine)
+    with core.session() as session:
+        load_bundled(session, datetime.now(UTC))
+        session.commit()
+    url = pg_engine.url.render_as_string(hide_password=False)
+    procs = [await start(url, api, tmp_path, n) for n in range(3)]
+    try:
+        await wait_until(lambda: last_check(core) is not None, 30)  # one of them checked
+
+        # 2,000 alerts, three deliverers: each chat exactly once, the budget held in total.
+        assert await asyncio.to_thread(queue, core, 1, CHATS) == CHATS
+        await wait_until(lambda: len(api.sent()) >= CHATS, 120)
+        await asyncio.sleep(1)
+        chats = [p["chat_id"] for p in api.sent()]
+        assert sorted(chats) == list(range(1, CHATS + 1))
+        assert busiest_second(api) <= BUDGET * 1.1
+
+        # The checker's instance dies: another runs the next pass within an interval.
+        before = last_check(core)
+        for proc in procs:
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            break
+        killed, procs = procs[0], procs[1:]
+        await wait_until(lambda: last_check(core) != before, 25)
+        assert killed.returncode == -signal.SIGKILL
+
+        # An instance killed in the middle of a batch loses nothing: its claims come back.
+        sent_before = len(api.sent())
+        assert await asyncio.to_thread(queue, core, 10_001, 600) == 600
+        await wait_until(lambda: len(api.sent()) >= sent_before + 100, 30)
+        procs[0].send_signal(signal.SIGKILL)
+        await procs[0].wait()
+        await wait_until(lambda: {p["chat_id"] for p in api.sent()} >= set(range(10_001, 10_601)), 120)
+        with core.session() as session:
+            assert outbox.queue_depth(session) == 0
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(proc.wait(), 30)
