@@ -26,6 +26,11 @@ from storage.db import make_engine, migrate
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def db_url(target: str | Path) -> str:
+    """Return a database URL: a PostgreSQL URL as it is, a path as a SQLite file."""
+    return str(target) if "://" in str(target) else f"sqlite:///{target}"
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -99,9 +104,9 @@ def measure(core: Core, labels: list[str], records: list[tuple[str, list[str]]],
     return rows, with_suggestions / 200
 
 
-def build(path: Path, events: list[Event]) -> tuple[Core, list[str], list[tuple[str, list[str]]]]:
+def build(path: str | Path, events: list[Event]) -> tuple[Core, list[str], list[tuple[str, list[str]]]]:
     """Store the events in a fresh SQLite file; return the core, model labels and scan records."""
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(db_url(path))
     migrate(engine)
     core = Core(engine)
     with core.session() as session:

@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import insert
 from sqlmodel import select
 
-from bench.check_latency import synthetic_events
+from bench.check_latency import db_url, synthetic_events
 from bot.alerts import alert_keys
 from bot.checker import Checker
 from bot.commands import Core
@@ -67,9 +67,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_subscriptions(path: Path, total: int, matching: int) -> None:
+def make_subscriptions(path: str | Path, total: int, matching: int) -> None:
     """Fill a database with ``total`` subscriptions, ``matching`` of them to brand Anker."""
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(db_url(path))
     migrate(engine)
     core = Core(engine)
     rng = random.Random(7)
@@ -100,9 +100,9 @@ def make_subscriptions(path: Path, total: int, matching: int) -> None:
     engine.dispose()
 
 
-def case_queue(path: Path) -> dict:
+def case_queue(path: str | Path) -> dict:
     """Queue the alerts for one new event the set-based way."""
-    core = Core(make_engine(f"sqlite:///{path}"))
+    core = Core(make_engine(db_url(path)))
     start = time.perf_counter()
     with core.session() as session:
         rows = outbox.queue_alerts(
@@ -112,9 +112,9 @@ def case_queue(path: Path) -> dict:
     return {"seconds": time.perf_counter() - start, "rows": rows, "rss": peak_rss_mb()}
 
 
-def case_naive(path: Path) -> dict:
+def case_naive(path: str | Path) -> dict:
     """Baseline: load each matching subscription as an object and add one delivery object per row."""
-    core = Core(make_engine(f"sqlite:///{path}"))
+    core = Core(make_engine(db_url(path)))
     start = time.perf_counter()
     with core.session() as session:
         subs = session.exec(
@@ -151,7 +151,7 @@ class ReplaySource:
 
 def case_checker(path: Path, known: int, returned: int, same_payload: bool) -> dict:
     """A checker pass whose source returns ``returned`` events, all already known."""
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(db_url(path))
     migrate(engine)
     core = Core(engine, clock=lambda: NOW)
     events = synthetic_events(known, 3, random.Random(3))
@@ -184,7 +184,7 @@ def main() -> None:
     if args.case:
         name, path, *rest = args.case
         result = {"queue": case_queue, "naive": case_naive}.get(name)
-        out = result(Path(path)) if result else case_checker(Path(path), int(rest[0]), int(rest[1]), rest[2] == "same")
+        out = result(path) if result else case_checker(Path(path), int(rest[0]), int(rest[1]), rest[2] == "same")
         print(json.dumps(out))
         return
     total = args.subscriptions

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlmodel import Session
+
 from bot.commands import Core
 from bot.events import Alert
 from storage import outbox
@@ -150,6 +152,8 @@ class DeliveryWorker:
             name: Pacer(n.limits, clock=lambda: core.clock().timestamp()) for name, n in self.notifiers.items()
         }
         self._wake = asyncio.Event()
+        self._unsettled: list[tuple[Pacer, Claim, Outcome, asyncio.Future]] = []
+        self._settling = asyncio.Lock()
         self.instance_id = uuid.uuid4().hex
         self.heartbeat_every = heartbeat_every
         self._last_heartbeat: datetime | None = None
@@ -256,33 +260,58 @@ class DeliveryWorker:
         except Exception as error:  # a notifier bug must not lose the alert
             logger.exception("notifier %s raised on delivery %s", notifier.platform, claim.id)
             outcome = Outcome(OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")
-        await asyncio.to_thread(self._record, pacer, claim, outcome)
+        await self._settle_outcome(pacer, claim, outcome)
 
-    def _record(self, pacer: Pacer, claim: Claim, outcome: Outcome) -> None:
+    async def _settle_outcome(self, pacer: Pacer, claim: Claim, outcome: Outcome) -> None:
+        """Record an outcome before the send counts as done.
+
+        Outcomes that arrive while another settle is being written are written together
+        in the next transaction: one commit for many sends, and still nothing sent is
+        left unrecorded beyond the sends in flight.
+        """
+        done = asyncio.get_running_loop().create_future()
+        self._unsettled.append((pacer, claim, outcome, done))
+        async with self._settling:
+            if not done.done():
+                batch, self._unsettled = self._unsettled, []
+                try:
+                    await asyncio.to_thread(self._record_many, [item[:3] for item in batch])
+                except Exception as error:
+                    for *_, future in batch:
+                        future.set_exception(error)
+                else:
+                    for *_, future in batch:
+                        future.set_result(None)
+        await done
+
+    def _record_many(self, batch: list[tuple[Pacer, Claim, Outcome]]) -> None:
+        """Settle several deliveries in one transaction (a group commit)."""
         now = self.core.clock()
-        error = outcome.error or outcome.kind.value
         with self.core.session() as session:
-            if outcome.kind is OutcomeKind.SENT:
-                outbox.mark_sent(session, claim, now)
-            elif outcome.kind is OutcomeKind.FAILED:
-                outbox.mark_failed(session, claim, error)
-                logger.warning("delivery %s failed for good: %s", claim.id, error)
-            elif outcome.new_chat_id is not None:
-                outbox.readdress(session, claim.destination, outcome.new_chat_id)
-                outbox.mark_retry(session, claim, now, error, count_attempt=False)
-            elif outcome.kind is OutcomeKind.GONE:
-                paused = outbox.record_gone(session, claim.destination, error, now, PAUSE_AFTER)
-                if not paused:
-                    outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
-                logger.info(
-                    "destination %s answered gone (%s)%s", claim.destination, error, "; paused" if paused else ""
-                )
-            elif outcome.retry_after is not None:
-                pacer.block(claim.destination.chat_id, outcome.retry_after)
-                at = now + timedelta(seconds=outcome.retry_after)
-                outbox.mark_retry(session, claim, at, error, count_attempt=False)
-            elif claim.attempts + 1 >= MAX_ATTEMPTS:
-                outbox.mark_failed(session, claim, f"gave up after {claim.attempts + 1} attempts: {error}")
-            else:
-                outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
+            for pacer, claim, outcome in batch:
+                self._record(session, pacer, claim, outcome, now)
             session.commit()
+
+    def _record(self, session: Session, pacer: Pacer, claim: Claim, outcome: Outcome, now: datetime) -> None:
+        error = outcome.error or outcome.kind.value
+        if outcome.kind is OutcomeKind.SENT:
+            outbox.mark_sent(session, claim, now)
+        elif outcome.kind is OutcomeKind.FAILED:
+            outbox.mark_failed(session, claim, error)
+            logger.warning("delivery %s failed for good: %s", claim.id, error)
+        elif outcome.new_chat_id is not None:
+            outbox.readdress(session, claim.destination, outcome.new_chat_id)
+            outbox.mark_retry(session, claim, now, error, count_attempt=False)
+        elif outcome.kind is OutcomeKind.GONE:
+            paused = outbox.record_gone(session, claim.destination, error, now, PAUSE_AFTER)
+            if not paused:
+                outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
+            logger.info("destination %s answered gone (%s)%s", claim.destination, error, "; paused" if paused else "")
+        elif outcome.retry_after is not None:
+            pacer.block(claim.destination.chat_id, outcome.retry_after)
+            at = now + timedelta(seconds=outcome.retry_after)
+            outbox.mark_retry(session, claim, at, error, count_attempt=False)
+        elif claim.attempts + 1 >= MAX_ATTEMPTS:
+            outbox.mark_failed(session, claim, f"gave up after {claim.attempts + 1} attempts: {error}")
+        else:
+            outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)

@@ -5,7 +5,6 @@ Every function takes a ``Session`` first; the caller owns the transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +17,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.events import Alert, Destination, Event
-from storage.tables import DeliveryRow, DestinationRow, EventRow, InstanceRow, SubscriptionRow
+from storage.repo import get_events
+from storage.tables import DeliveryRow, DestinationRow, InstanceRow, SubscriptionRow
 
 PENDING, SENT, FAILED, GONE = "pending", "sent", "failed", "gone"
 
@@ -145,24 +145,26 @@ def claim_due(session: Session, platforms: Sequence[str], now: datetime, limit: 
     if not ids:
         return []
     session.execute(update(DeliveryRow).where(col(DeliveryRow.id).in_(ids)).values(claimed_until=now + lease))
-    rows = session.exec(
-        select(DeliveryRow, EventRow.data)
-        .join(EventRow, col(EventRow.id) == col(DeliveryRow.event_id))
-        .where(col(DeliveryRow.id).in_(ids))
-        .order_by(col(DeliveryRow.next_attempt_at), col(DeliveryRow.id))
+    t = DeliveryRow.__table__.c
+    rows = session.execute(
+        sa_select(t.id, t.platform, t.chat_id, t.reasons, t.is_update, t.attempts, t.event_id)
+        .where(t.id.in_(ids))
+        .order_by(t.next_attempt_at, t.id)
     ).all()
+    # A fan-out claims many rows of one event: read and parse each event once.
+    events = get_events(session, sorted({row.event_id for row in rows}))
     return [
         Claim(
             Alert(
                 id=row.id,
                 destination=Destination(row.platform, row.chat_id),
-                event=Event.from_dict(json.loads(data)),
+                event=events[row.event_id],
                 reasons=tuple(sorted(set(row.reasons.splitlines()))),
                 is_update=row.is_update,
             ),
             attempts=row.attempts,
         )
-        for row, data in rows
+        for row in rows
     ]
 
 
