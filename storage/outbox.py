@@ -49,11 +49,6 @@ class Claim:
         return self.alert.destination
 
 
-def _insert(session: Session):
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(DeliveryRow)
-
-
 def event_version(event: Event) -> str:
     """Return the short version tag of an event that its deliveries are keyed on."""
     return event.content_hash[:16]

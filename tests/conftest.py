@@ -6,17 +6,21 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from bot.alerts import alert_keys
 from bot.commands import Core
 from bot.dataset import CURATED_ORIGIN, bundled_curated, store_events
+from bot.events import Destination, Event
 from bot.sources.cpsc import parse_records
+from storage import outbox, repo
 from storage.db import make_engine, migrate
 
 DATA = Path(__file__).parent / "data"
@@ -26,6 +30,25 @@ NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 def slice_records() -> list[dict]:
     """Return the real CPSC records copied into tests/data (see its README)."""
     return json.loads((DATA / "cpsc-slice.json").read_text(encoding="utf-8"))
+
+
+def slice_event(number: str) -> Event:
+    """Return the event of one recall of the test slice ("25338" is Anker's A1263 recall)."""
+    events, _ = parse_records([r for r in slice_records() if r["RecallNumber"] == number], "test slice")
+    return events[0]
+
+
+def subscribe_and_queue(
+    core: Core, event: Event, dests: Iterable[Destination], key_type: str, key: str, label: str, now: datetime
+) -> int:
+    """Subscribe each destination (a day before ``now``) and queue the event's alerts for them."""
+    with core.session() as session:
+        for dest in dests:
+            repo.add_subscription(session, dest, key_type, key, label, now - timedelta(days=1))
+        keys = alert_keys(session, event)
+        queued = outbox.queue_alerts(session, event, keys, is_update=False, subscribed_before=now, now=now)
+        session.commit()
+    return queued
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,14 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from bot.alerts import alert_keys
 from bot.commands import Core
 from bot.dataset import store_events
 from bot.events import Destination
-from bot.sources.cpsc import parse_records
-from storage import outbox, repo
+from storage import outbox
 from storage.db import make_engine, migrate
-from tests.conftest import slice_records
+from tests.conftest import slice_event, subscribe_and_queue
 
 CHATS = 300
 T0 = datetime.now(UTC)
@@ -31,15 +29,12 @@ def test_sigkill_mid_fanout_then_restart_delivers_each_alert_exactly_once(tmp_pa
     engine = make_engine(url)
     migrate(engine)
     core = Core(engine)
-    events, _ = parse_records([r for r in slice_records() if r["RecallNumber"] == "25338"], "t")
+    event = slice_event("25338")
     with core.session() as session:
-        store_events(session, events, "t", T0)
-        for chat in range(1, CHATS + 1):
-            repo.add_subscription(session, Destination("sink", chat), "brand", "anker", "Anker", T0 - timedelta(days=1))
-        keys = alert_keys(session, events[0])
-        queued = outbox.queue_alerts(session, events[0], keys, is_update=False, subscribed_before=T0, now=T0)
+        store_events(session, [event], "t", T0)
         session.commit()
-    assert queued == CHATS
+    dests = [Destination("sink", chat) for chat in range(1, CHATS + 1)]
+    assert subscribe_and_queue(core, event, dests, "brand", "anker", "Anker", T0) == CHATS
 
     sink = tmp_path / "sink.jsonl"
     first = harness(url, sink)

@@ -12,10 +12,9 @@ from bot.commands import Core
 from bot.dataset import store_events
 from bot.delivery import MAX_ATTEMPTS, PAUSE_AFTER, DeliveryWorker, Limits, Outcome, OutcomeKind, Pacer
 from bot.events import Alert, Destination
-from bot.sources.cpsc import parse_records
 from storage import outbox, repo
 from storage.tables import DeliveryRow
-from tests.conftest import slice_records
+from tests.conftest import slice_event, subscribe_and_queue
 from tests.test_checker import Clock
 
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
@@ -56,16 +55,12 @@ def clock() -> Clock:
 def wcore(engine, clock) -> Core:
     """A database with recall 25-338 (Anker A1263) and alerts queued for chats 1..5."""
     core = Core(engine, clock=clock)
-    events, _ = parse_records([r for r in slice_records() if r["RecallNumber"] == "25338"], "t")
+    event = slice_event("25338")
     with core.session() as session:
-        store_events(session, events, "t", T0)
-        for chat in range(1, 6):
-            repo.add_subscription(session, Destination("test", chat), "brand", "anker", "Anker", T0 - timedelta(days=1))
-        queued = outbox.queue_alerts(
-            session, events[0], alert_keys(session, events[0]), is_update=False, subscribed_before=T0, now=T0
-        )
+        store_events(session, [event], "t", T0)
         session.commit()
-    assert queued == 5
+    dests = [Destination("test", chat) for chat in range(1, 6)]
+    assert subscribe_and_queue(core, event, dests, "brand", "anker", "Anker", T0) == 5
     return core
 
 
@@ -183,7 +178,6 @@ async def test_paused_destinations_get_no_new_alerts(wcore):
     with wcore.session() as session:
         outbox.pause_destination(session, Destination("test", 1), "kicked", T0)
         event = repo.get_events(session, ["cpsc-25338"])["cpsc-25338"]
-        session.exec(select(DeliveryRow)).all()
         session.execute(DeliveryRow.__table__.delete())
         queued = outbox.queue_alerts(
             session, event, alert_keys(session, event), is_update=True, subscribed_before=T0, now=T0

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 
 from bot import messages
-from bot.alerts import alert_keys
 from bot.commands import Core
 from bot.config import TelegramConfig
 from bot.delivery import DeliveryWorker
@@ -21,6 +20,7 @@ from bot.events import Destination
 from notifiers.telegram_bot import telegram_running
 from storage import outbox, repo
 from tests import fake_telegram
+from tests.conftest import slice_event, subscribe_and_queue
 
 GROUP = -1001234567890
 ADMIN, MEMBER = 7, 8
@@ -114,23 +114,8 @@ async def test_a_button_press_runs_its_command_and_is_answered(api, telegram, co
 
 
 async def test_a_new_recall_alerts_subscribed_chats_and_honours_retry_after(api, telegram, core):
-    event = repo_event(core, "cpsc-25338")
-    for chat in (11, 12, GROUP):
-        with core.session() as session:
-            repo.add_subscription(
-                session, Destination("telegram", chat), "model", "A1263", "A1263", core.clock() - timedelta(days=1)
-            )
-            session.commit()
-    with core.session() as session:
-        outbox.queue_alerts(
-            session,
-            event,
-            alert_keys(session, event),
-            is_update=False,
-            subscribed_before=core.clock(),
-            now=core.clock(),
-        )
-        session.commit()
+    dests = [Destination("telegram", chat) for chat in (11, 12, GROUP)]
+    assert subscribe_and_queue(core, slice_event("25338"), dests, "model", "A1263", "A1263", core.clock()) == 3
     api.errors[12].append(fake_telegram.RETRY_AFTER)
     worker = DeliveryWorker(core, {"telegram": telegram})
     await worker.drain()
@@ -142,11 +127,6 @@ async def test_a_new_recall_alerts_subscribed_chats_and_honours_retry_after(api,
     with core.session() as session:
         [waiting] = [d for d in outbox.deliveries_for(session, Destination("telegram", 12))]
     assert waiting.status == "pending" and waiting.next_attempt_at == core.clock() + timedelta(seconds=7)
-
-
-def repo_event(core, event_id):
-    with core.session() as session:
-        return repo.get_events(session, [event_id])[event_id]
 
 
 async def test_a_kicked_update_pauses_the_chat_at_once(api, telegram, core):

@@ -10,11 +10,10 @@ from telegram import Bot
 
 from bot.delivery import OutcomeKind
 from bot.events import Alert, Destination, Event, EventKind
-from bot.sources.cpsc import parse_records
 from notifiers.telegram_bot import TelegramNotifier
 from notifiers.telegram_render import LIMIT, alert_html
 from tests import fake_telegram
-from tests.conftest import slice_records
+from tests.conftest import slice_event, subscribe_and_queue
 
 T0 = datetime(2025, 7, 1, tzinfo=UTC)
 
@@ -31,7 +30,7 @@ async def notifier(api):
 
 
 def alert(chat_id: int, **changes) -> Alert:
-    event = parse_records([r for r in slice_records() if r["RecallNumber"] == "25338"], "t")[0][0]
+    event = slice_event("25338")
     return Alert(
         7, Destination("telegram", chat_id), dataclasses.replace(event, **changes), ("you follow brand Anker",), False
     )
@@ -99,27 +98,19 @@ def test_suspension_alert_says_potentially_affected():
 
 
 async def test_worker_delivers_through_telegram_and_holds_back_only_the_flooded_chat(engine, api, notifier):
-    from datetime import timedelta
-
-    from bot.alerts import alert_keys
     from bot.commands import Core
     from bot.dataset import store_events
     from bot.delivery import DeliveryWorker
-    from storage import outbox, repo
     from tests.test_checker import Clock
 
     clock = Clock(T0)
     core = Core(engine, clock=clock)
-    event = parse_records([r for r in slice_records() if r["RecallNumber"] == "25338"], "t")[0][0]
-    chats = [111, 222, -100333]
+    event = slice_event("25338")
     with core.session() as session:
         store_events(session, [event], "t", T0)
-        for chat in chats:
-            repo.add_subscription(
-                session, Destination("telegram", chat), "model", "A1263", "A1263", T0 - timedelta(days=1)
-            )
-        outbox.queue_alerts(session, event, alert_keys(session, event), is_update=False, subscribed_before=T0, now=T0)
         session.commit()
+    dests = [Destination("telegram", chat) for chat in (111, 222, -100333)]
+    assert subscribe_and_queue(core, event, dests, "model", "A1263", "A1263", T0) == 3
     api.errors[222].append(fake_telegram.RETRY_AFTER)
     worker = DeliveryWorker(core, {"telegram": notifier})
     await worker.drain()
