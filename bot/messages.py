@@ -132,3 +132,11 @@ GROUP_ADMIN_ONLY = (
     "the command; anyone can still /check a model."
 )
 BUTTON_MANAGE = "Unsubscribe"
+
+# --- Discord --------------------------------------------------------------------
+SERVER_MANAGE_ONLY = (
+    "In a server, only members with the Manage Server permission can change what a channel follows. "
+    "Ask one of them; anyone can still /check a model."
+)
+DM_NO_CHANNEL = "In a direct message the alerts come here; leave out the channel option."
+DISCORD_OPEN_LIST = "Manage subscriptions"

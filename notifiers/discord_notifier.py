@@ -1,0 +1,126 @@
+"""Discord alert delivery: classify answers, hold back before a ban, and send embeds.
+
+discord.py already waits out short 429s and retries 5xx a few times inside a request;
+what still reaches us is classified here into the outbox's outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+import aiohttp
+import discord
+
+from bot import messages
+from bot.delivery import Limits, Outcome, OutcomeKind
+from bot.events import Alert
+from notifiers.discord_render import alert_page
+
+PLATFORM = "discord"
+# Discord allows 50 requests a second per bot and 5 messages per 5 seconds in a channel.
+DISCORD_LIMITS = Limits(per_second=25.0, per_chat_per_second=1.0, per_group_per_minute=60.0, concurrency=8)
+# 403 missing access / missing permissions / cannot DM this user, 404 unknown channel.
+GONE_CODES = {403: {50001, 50013, 50007}, 404: {10003}}
+INVALID_STATUSES = {401, 403, 429}
+# Discord bans an IP for an hour after 10,000 invalid (401, 403, 429) requests in
+# 10 minutes; sending stops well before that, at half.
+INVALID_WINDOW = 600.0
+INVALID_BUDGET = 5000
+NO_MENTIONS = discord.AllowedMentions.none()
+MANAGE_ID = "recallbot:subscriptions"
+
+
+class InvalidRequestGuard:
+    """Count the client's 401, 403 and 429 answers over a sliding window."""
+
+    def __init__(
+        self, budget: int = INVALID_BUDGET, window: float = INVALID_WINDOW, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.budget = budget
+        self.window = window
+        self._clock = clock
+        self._seen: deque[float] = deque()
+
+    def record(self, status: int) -> None:
+        """Note one answer's status."""
+        if status in INVALID_STATUSES:
+            self._seen.append(self._clock())
+
+    def hold_for(self) -> float:
+        """Return how many seconds to stop sending (0 while under the budget)."""
+        now = self._clock()
+        while self._seen and self._seen[0] <= now - self.window:
+            self._seen.popleft()
+        if len(self._seen) < self.budget:
+            return 0.0
+        return self._seen[len(self._seen) - self.budget] + self.window - now
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        """Return an aiohttp trace that records every answer of the client's session."""
+        trace = aiohttp.TraceConfig()
+
+        async def on_request_end(session: object, context: object, params: aiohttp.TraceRequestEndParams) -> None:
+            self.record(params.response.status)
+
+        trace.on_request_end.append(on_request_end)
+        return trace
+
+
+def classify(error: Exception) -> Outcome:
+    """Map a discord.py or network error to a delivery outcome."""
+    if isinstance(error, discord.RateLimited):  # a wait longer than the client's own limit
+        return Outcome(OutcomeKind.RETRY, error=f"rate limited for {error.retry_after:.1f} s", retry_after=error.retry_after)
+    if isinstance(error, discord.HTTPException):
+        text = f"{error.status} {error.code}: {error.text}"[:500]
+        if error.code in GONE_CODES.get(error.status, ()):
+            return Outcome(OutcomeKind.GONE, error=text)
+        if error.status == 429:
+            after = error.response.headers.get("Retry-After") if error.response is not None else None
+            return Outcome(OutcomeKind.RETRY, error=text, retry_after=float(after) if after else None)
+        if error.status >= 500 or error.status == 401:  # outage, or a token being rotated: try again later
+            return Outcome(OutcomeKind.RETRY, error=text)
+        return Outcome(OutcomeKind.FAILED, error=text)
+    return Outcome(OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}"[:500])
+
+
+def manage_view() -> discord.ui.View:
+    """Return the button under an alert; presses are handled by the client's interaction listener."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(discord.ui.Button(label=messages.BUTTON_UNSUBSCRIBE, custom_id=MANAGE_ID))
+    view.stop()  # a layout only: a stopped view is not kept in memory for every message sent
+    return view
+
+
+class DiscordNotifier:
+    """Sends alerts as embeds to channels and DMs through a logged-in discord.py client."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: discord.Client, guard: InvalidRequestGuard, limits: Limits = DISCORD_LIMITS) -> None:
+        self.client = client
+        self.guard = guard
+        self.limits = limits
+
+    def is_group(self, chat_id: int) -> bool:
+        return False  # Discord limits each channel alike
+
+    async def send(self, alert: Alert) -> Outcome:
+        hold = self.guard.hold_for()
+        if hold > 0:
+            return Outcome(OutcomeKind.RETRY, error="too many invalid requests lately: holding back", retry_after=hold)
+        page = alert_page(alert)
+        channel = self.client.get_partial_messageable(alert.destination.chat_id)
+        try:
+            await channel.send(
+                page.content,
+                embeds=page.embeds,
+                nonce=str(alert.id),  # Discord drops a second message with the same nonce (a retry after a crash)
+                allowed_mentions=NO_MENTIONS,
+                view=manage_view(),
+            )
+        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            return classify(error)
+        return Outcome.sent()

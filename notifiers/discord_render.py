@@ -1,0 +1,131 @@
+"""Discord embeds for replies and alerts, kept inside Discord's message limits.
+
+Discord refuses a message whose content passes 2,000 characters, an embed whose title
+passes 256, description 4,096, field value 1,024, or more than 25 fields, and a message
+whose embeds hold more than 6,000 characters in all (10 embeds at most). Long replies
+are split over several messages; a long field is trimmed and points at the notice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import discord
+
+from bot import messages
+from bot.commands import Reply
+from bot.events import Alert, Event, EventKind
+from bot.matching import Match
+from bot.render import alert_title, event_fields, event_heading
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+EMBEDS_PER_MESSAGE = 10
+RECALL_COLOUR = discord.Colour(0xC62828)  # red: a product to stop using
+SUSPENSION_COLOUR = discord.Colour(0xEF6C00)  # orange: potentially affected
+TRIMMED = "… (trimmed; the official notice has it all)"
+TRIMMED_NO_LINK = "… (trimmed)"
+
+
+@dataclass
+class Page:
+    """One Discord message: text and up to ten embeds."""
+
+    content: str | None = None
+    embeds: list[discord.Embed] = field(default_factory=list)
+
+
+def trim(text: str, limit: int, has_link: bool = True) -> str:
+    """Cut text to ``limit`` characters, saying it was cut and where to read the rest."""
+    if len(text) <= limit:
+        return text
+    tail = TRIMMED if has_link else TRIMMED_NO_LINK
+    return text[: max(0, limit - len(tail))].rstrip() + tail
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """Return how many characters Discord counts towards an embed's 6,000."""
+    return len(embed)
+
+
+def event_embed(event: Event, why: str | None = None, budget: int = EMBED_TOTAL_LIMIT) -> discord.Embed:
+    """Return an embed for one event; the longest fields are trimmed until it fits ``budget``."""
+    linked = bool(event.url)
+    values = [(label, value or messages.UNKNOWN) for label, value in event_fields(event)]
+    description = f"**{messages.LABEL_WHY}:** {why}" if why else ""
+    if event.kind is EventKind.SUSPENSION:
+        description = f"{description}\n{messages.POTENTIALLY_AFFECTED}".strip()
+    title = trim(event_heading(event), TITLE_LIMIT, linked)
+    footer = trim(f"{messages.LABEL_SOURCE}: {event.source}", FOOTER_LIMIT, linked)
+    limit = FIELD_VALUE_LIMIT
+    while True:
+        embed = discord.Embed(
+            title=title,
+            url=event.url,
+            colour=SUSPENSION_COLOUR if event.kind is EventKind.SUSPENSION else RECALL_COLOUR,
+            description=trim(description, min(DESCRIPTION_LIMIT, limit * 4), linked) or None,
+        )
+        for label, value in values:
+            embed.add_field(name=label[:FIELD_NAME_LIMIT], value=trim(value, limit, linked), inline=False)
+        embed.set_footer(text=footer)
+        if embed_size(embed) <= budget or limit <= 64:
+            return embed
+        limit //= 2
+
+
+def _pack(content: str | None, embeds: list[discord.Embed]) -> list[Page]:
+    """Put embeds on as few messages as the per-message limits allow; the text goes first."""
+    pages = [Page(content)]
+    used = 0
+    for embed in embeds:
+        size = embed_size(embed)
+        page = pages[-1]
+        if len(page.embeds) >= EMBEDS_PER_MESSAGE or (page.embeds and used + size > EMBED_TOTAL_LIMIT):
+            pages.append(Page())
+            used = 0
+        pages[-1].embeds.append(embed)
+        used += size
+    return pages
+
+
+def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
+    """Split text into messages of at most ``limit`` characters, between lines where possible."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one line longer than a message: cut it
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    if current.strip():
+        chunks.append(current)
+    return chunks or [""]
+
+
+def reply_pages(reply: Reply) -> list[Page]:
+    """Render a reply as messages: the text, one embed per event, then any notes."""
+    texts = split_text(reply.text + (f"\n{reply.footer}" if reply.footer else ""))
+    pages = [Page(text) for text in texts[:-1]]
+    pages += _pack(texts[-1], [event_embed(m.event, m.reason or None) for m in reply.matches])
+    if reply.notes:
+        pages += _pack(trim(reply.notes_header or "", CONTENT_LIMIT), [event_embed(m.event) for m in reply.notes])
+    return pages
+
+
+def alert_page(alert: Alert) -> Page:
+    """Render an alert as one message: its title, and the event's embed with why it came here."""
+    why = "; ".join(alert.reasons)
+    return Page(alert_title(alert), [event_embed(alert.event, why)])
+
