@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("--json", action="store_true", help="print JSON for scripts")
     commands.add_parser("check-now", parents=[common], help="check every source once and print what changed")
     commands.add_parser("status", parents=[common], help="show source health, last and next check, alerts waiting")
+    discord_cmd = commands.add_parser("discord", help="Discord set-up tasks")
+    discord_tasks = discord_cmd.add_subparsers(dest="task", required=True)
+    sync = discord_tasks.add_parser(
+        "sync-commands", parents=[common], help="publish the slash commands in every server (only if they changed)"
+    )
+    sync.add_argument("--force", action="store_true", help="publish even if unchanged")
     return parser
 
 
@@ -69,6 +75,10 @@ async def _serve(config: Config) -> None:
             from notifiers.telegram_bot import telegram_running
 
             notifiers["telegram"] = await stack.enter_async_context(telegram_running(config.telegram, core))
+        if config.discord.token:
+            from notifiers.discord_bot import discord_running
+
+            notifiers["discord"] = await stack.enter_async_context(discord_running(config.discord, core))
         if not notifiers:
             from notifiers.console import ConsoleNotifier, serve_console
 
@@ -84,9 +94,21 @@ async def _cancel(task: asyncio.Task) -> None:
 
 
 def _run(config: Config) -> int:
-    if config.discord.token:
-        raise RecallbotError("The Discord front end is not built yet; unset [discord] token to run without it.")
     asyncio.run(_serve(config))
+    return 0
+
+
+def _sync_commands(config: Config, force: bool) -> int:
+    if not config.discord.token:
+        raise RecallbotError("Set [discord] token (or RECALLBOT_DISCORD__TOKEN) to publish the slash commands.")
+    from notifiers.discord_bot import sync_global
+
+    sent = asyncio.run(sync_global(config.discord, open_core(config), force))
+    print(
+        "Slash commands published globally (Discord may take up to an hour to show them everywhere)."
+        if sent
+        else "Slash commands unchanged since the last publish; nothing sent (use --force to send anyway)."
+    )
     return 0
 
 
@@ -164,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             report = asyncio.run(_check_now(config))
             _print_report(report)
             return 1 if any(s.error for s in report.sources) else 0
+        if args.command == "discord":
+            return _sync_commands(config, args.force)
         if args.command == "status":
             print(render_reply(dispatch(open_core(config), CLI, "/status")))
             return 0

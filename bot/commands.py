@@ -186,6 +186,7 @@ def subscribe(core: Core, dest: Destination, args: str) -> Reply:
         if len(repo.list_subscriptions(session, dest)) >= MAX_SUBSCRIPTIONS:
             raise UsageError(messages.TOO_MANY_SUBSCRIPTIONS.format(limit=MAX_SUBSCRIPTIONS, name=name))
         created = repo.add_subscription(session, dest, kind.value, key, name, core.clock())
+        outbox.resume_destination(session, dest)  # subscribing again says the chat is back
         session.commit()
         pairs = [(kind.value, key)] + ([(KeyType.LINKED_BRAND.value, key)] if kind is KeyType.BRAND else [])
         hits = repo.events_for_keys(session, pairs)

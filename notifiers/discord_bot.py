@@ -7,6 +7,7 @@ embeds and answers; all commands are declared in :func:`build_client`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -27,7 +28,14 @@ from bot.commands import Button, Core, Reply, dispatch
 from bot.config import DiscordConfig
 from bot.delivery import Limits
 from bot.events import Destination
-from notifiers.discord_notifier import DISCORD_LIMITS, MANAGE_ID, NO_MENTIONS, PLATFORM, DiscordNotifier, InvalidRequestGuard
+from notifiers.discord_notifier import (
+    DISCORD_LIMITS,
+    MANAGE_ID,
+    NO_MENTIONS,
+    PLATFORM,
+    DiscordNotifier,
+    InvalidRequestGuard,
+)
 from notifiers.discord_render import reply_pages
 from storage import outbox, repo
 from storage.leader import Leadership
@@ -83,7 +91,8 @@ class DiscordHandlers:
             await self._answer(interaction, lambda: Reply(messages.DM_NO_CHANNEL), ephemeral=True)
             return
         target = channel.id if channel is not None else interaction.channel_id
-        await self._run(interaction, command, f"{kind} {name}" if kind else name, target)
+        where = f"<#{target}>: " if target != interaction.channel_id else ""  # a channel mention pings no one
+        await self._run(interaction, command, f"{kind} {name}" if kind else name, target, prefix=where)
 
     async def handle_interaction(self, interaction: discord.Interaction) -> None:
         """A button press under a reply or an alert: run the command the button names."""
@@ -96,14 +105,25 @@ class DiscordHandlers:
         await self._run(interaction, command, args, interaction.channel_id, ephemeral=True)
 
     async def _run(
-        self, interaction: discord.Interaction, command: str, args: str, channel_id: int | None, ephemeral: bool = False
+        self,
+        interaction: discord.Interaction,
+        command: str,
+        args: str,
+        channel_id: int | None,
+        ephemeral: bool = False,
+        prefix: str = "",
     ) -> None:
         in_server = interaction.guild_id is not None
         if command in MUTATING and in_server and not interaction.permissions.manage_guild:
             await self._answer(interaction, lambda: Reply(messages.SERVER_MANAGE_ONLY), ephemeral=True)
             return
         dest = Destination(PLATFORM, channel_id or 0)
-        await self._answer(interaction, lambda: dispatch(self.core, dest, f"/{command} {args}".strip()), ephemeral)
+
+        def work() -> Reply:
+            reply = dispatch(self.core, dest, f"/{command} {args}".strip())
+            return dataclasses.replace(reply, text=prefix + reply.text)
+
+        await self._answer(interaction, work, ephemeral)
 
     async def _answer(self, interaction: discord.Interaction, work: Callable[[], Reply], ephemeral: bool) -> None:
         """Answer once: at once if the core is quick, else defer within the 3 seconds and follow up."""
@@ -262,14 +282,14 @@ async def sync_commands(
 def connect_delay(history: list[datetime], now: datetime) -> float:
     """Return the seconds to wait before the next gateway login, given the recent ones.
 
-    Discord allows 1,000 logins a day. Three in ten minutes go at once; beyond that
-    the wait doubles from 10 s to 15 minutes, so a crash loop makes at most a few
-    logins an hour.
+    Discord allows 1,000 logins a day. Up to three in six hours go at once; beyond
+    that the wait doubles from 10 s to 15 minutes, and stays there while the logins
+    keep coming, so a crash loop makes about four an hour.
     """
-    last_hour = [t for t in history if now - t < timedelta(hours=1)]
-    if sum(now - t < timedelta(minutes=10) for t in last_hour) < 3:
+    recent = sum(now - t < timedelta(hours=6) for t in history)
+    if recent < 3:
         return 0.0
-    return min(900.0, 10.0 * 2 ** max(0, len(last_hour) - 3))
+    return min(900.0, 10.0 * 2 ** (recent - 3))
 
 
 def _login_history(core: Core, record: bool) -> tuple[list[datetime], datetime]:
@@ -335,7 +355,11 @@ async def discord_running(
     point_at(config)
     guard = InvalidRequestGuard()
     client, tree = build_client(core, guard)
-    sender = discord.Client(intents=discord.Intents(guilds=True), http_trace=guard.trace_config())
+    # Waits under 30 s (discord.py's least) are waited out inside a send; longer ones come
+    # back as RateLimited and the outbox retries that channel later.
+    sender = discord.Client(
+        intents=discord.Intents(guilds=True), http_trace=guard.trace_config(), max_ratelimit_timeout=30.0
+    )
     await _login(client, config)
     try:
         await _login(sender, config)

@@ -6,7 +6,6 @@ what still reaches us is classified here into the outbox's outcomes.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
@@ -72,7 +71,9 @@ class InvalidRequestGuard:
 def classify(error: Exception) -> Outcome:
     """Map a discord.py or network error to a delivery outcome."""
     if isinstance(error, discord.RateLimited):  # a wait longer than the client's own limit
-        return Outcome(OutcomeKind.RETRY, error=f"rate limited for {error.retry_after:.1f} s", retry_after=error.retry_after)
+        return Outcome(
+            OutcomeKind.RETRY, error=f"rate limited for {error.retry_after:.1f} s", retry_after=error.retry_after
+        )
     if isinstance(error, discord.HTTPException):
         text = f"{error.status} {error.code}: {error.text}"[:500]
         if error.code in GONE_CODES.get(error.status, ()):
@@ -121,6 +122,6 @@ class DiscordNotifier:
                 allowed_mentions=NO_MENTIONS,
                 view=manage_view(),
             )
-        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+        except (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as error:
             return classify(error)
         return Outcome.sent()

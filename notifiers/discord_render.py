@@ -15,7 +15,6 @@ import discord
 from bot import messages
 from bot.commands import Reply
 from bot.events import Alert, Event, EventKind
-from bot.matching import Match
 from bot.render import alert_title, event_fields, event_heading
 
 CONTENT_LIMIT = 2000
@@ -128,4 +127,3 @@ def alert_page(alert: Alert) -> Page:
     """Render an alert as one message: its title, and the event's embed with why it came here."""
     why = "; ".join(alert.reasons)
     return Page(alert_title(alert), [event_embed(alert.event, why)])
-

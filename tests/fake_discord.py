@@ -269,7 +269,10 @@ class FakeDiscord:
         resolved: dict | None = None,
     ) -> int:
         """Send a slash command as a user in the server's #general (or in a DM); return its id."""
-        opts = [{"name": k, "type": 7 if k == "channel" else OPTION_TYPES[type(v)], "value": v} for k, v in (options or {}).items()]
+        opts = [
+            {"name": k, "type": 7 if k == "channel" else OPTION_TYPES[type(v)], "value": v}
+            for k, v in (options or {}).items()
+        ]
         data = {"id": "1", "name": name, "type": 1, "options": opts}
         if resolved:
             data["resolved"] = resolved

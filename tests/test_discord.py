@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
+from datetime import timedelta
 
 import discord
 import pytest
 
+from bot import messages
 from bot.config import DiscordConfig
+from bot.delivery import DeliveryWorker
+from bot.events import Destination
+from bot.matching import MAX_QUERY
+from notifiers import discord_bot
 from notifiers.discord_bot import discord_running
+from storage import outbox, repo
 from tests import fake_discord
-from tests.fake_discord import FakeDiscord
+from tests.conftest import NOW, slice_event, subscribe_and_queue
+from tests.fake_discord import ADMIN, ALERTS, DM_CHANNEL, GENERAL, GUILD_ID, MEMBER, SEND_MESSAGES, FakeDiscord
+
+
+class Clock:
+    """A clock a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
 
 
 @pytest.fixture
 async def server(monkeypatch):
     """A fake Discord server; discord.py's process-wide URLs are restored afterwards."""
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
     fake = FakeDiscord()
     await fake.start()
     yield fake
@@ -30,12 +52,231 @@ def config(server: FakeDiscord, **overrides) -> DiscordConfig:
 
 
 @pytest.fixture
-async def discord_bot(server, core):
-    async with discord_running(config(server, command_guild_id=fake_discord.GUILD_ID), core) as notifier:
+async def discord_bot_running(server, core):
+    core.clock = Clock()
+    async with discord_running(config(server, command_guild_id=GUILD_ID), core) as notifier:
         await asyncio.wait_for(server.ready.wait(), 10)
         yield notifier
 
 
-async def test_check_in_a_server_answers_with_an_embed(server, discord_bot):
-    answer = await server.answer(await server.slash("check", {"model": "PAC20-272"}))
-    print(answer)
+def follows(core, channel_id: int) -> list[tuple[str, str]]:
+    with core.session() as session:
+        return [(r.key_type, r.key) for r in repo.list_subscriptions(session, Destination("discord", channel_id))]
+
+
+def paused(core, channel_id: int) -> str | None:
+    with core.session() as session:
+        return outbox.paused_reason(session, Destination("discord", channel_id))
+
+
+def alerts_channel_option() -> dict:
+    return {"channels": {str(ALERTS): fake_discord.channel(ALERTS, "recall-alerts") | {"permissions": "2048"}}}
+
+
+async def test_check_in_a_server_answers_with_an_embed_and_subscribe_buttons(server, discord_bot_running):
+    answer = await server.answer(await server.slash("check", {"model": "PAC20-272"}, user=MEMBER))
+    assert answer["type"] == 4  # answered at once, not deferred
+    data = answer["data"]
+    assert data["content"] == "Yes: PAC20-272 is named in 1 notice."
+    [embed] = data["embeds"]
+    assert embed["title"] == "RECALL: Romoss PAC20-272 power bank"
+    assert embed["color"] == 0xC62828
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Units"] == "491,745"
+    assert fields["Date"] == "2025-06-16"
+    assert fields["Hazard"].startswith("Cells from some raw-material sources can overheat")
+    assert embed["description"] == "**Why:** model PAC20-272 is named in this notice"
+    buttons = [b["custom_id"] for row in data["components"] for b in row["components"]]
+    assert buttons == ["recallbot:subscribe model PAC20-272", "recallbot:subscribe brand Romoss"]
+    assert data["allowed_mentions"] == {"parse": []}
+
+
+async def test_check_in_a_dm_links_the_official_notice(server, discord_bot_running):
+    answer = await server.answer(await server.slash("check", {"model": "a 1263"}, user=MEMBER, dm=True))
+    assert answer["data"]["content"] == "Yes: A1263 is named in 1 notice."
+    [embed] = answer["data"]["embeds"]
+    assert embed["url"].startswith("https://www.cpsc.gov/Recalls/2025/More-than-One-Million-Anker")
+
+
+async def test_a_supplier_suspension_has_its_own_colour(server, discord_bot_running):
+    answer = await server.answer(await server.slash("check", {"model": "Amprius"}))
+    [embed] = answer["data"]["embeds"]
+    assert embed["title"] == "SUPPLIER SUSPENSION: APEX (Wuxi) Co., Ltd."
+    assert embed["color"] == 0xEF6C00
+    assert messages.POTENTIALLY_AFFECTED in embed["description"]
+
+
+async def test_a_ten_thousand_character_query_gets_a_sentence(server, discord_bot_running):
+    answer = await server.answer(await server.slash("check", {"model": "x" * 10_000}))
+    assert answer["data"]["content"] == messages.LONG_QUERY.format(length=10_000, limit=MAX_QUERY)
+    assert answer["data"]["embeds"] == []
+
+
+async def test_an_admin_subscribes_another_channel(server, discord_bot_running, core):
+    options = {"name": "Anker", "type": "brand", "channel": str(ALERTS)}
+    answer = await server.answer(await server.slash("subscribe", options, resolved=alerts_channel_option()))
+    assert answer["data"]["content"].startswith(f"<#{ALERTS}>: Done: this chat now follows brand Anker.")
+    assert follows(core, ALERTS) == [("brand", "anker")]
+    assert follows(core, GENERAL) == []
+
+
+async def test_a_member_without_manage_server_is_refused(server, discord_bot_running, core):
+    interaction = await server.slash("subscribe", {"name": "Anker"}, user=MEMBER, permissions=SEND_MESSAGES)
+    answer = await server.answer(interaction)
+    assert answer["data"]["content"] == messages.SERVER_MANAGE_ONLY
+    assert answer["data"]["flags"] == 64  # only the member sees it
+    assert follows(core, GENERAL) == []
+
+
+async def test_a_subscribe_button_is_permission_checked(server, discord_bot_running, core):
+    refused = await server.answer(await server.press("recallbot:subscribe model PAC20-272", permissions=SEND_MESSAGES))
+    assert refused["data"]["content"] == messages.SERVER_MANAGE_ONLY
+    assert follows(core, GENERAL) == []
+    done = await server.answer(await server.press("recallbot:subscribe model PAC20-272", user=ADMIN))
+    assert done["data"]["content"].startswith("Done: this chat now follows model PAC20-272.")
+    assert follows(core, GENERAL) == [("model", "PAC20272")]
+
+
+async def test_in_a_dm_subscribe_acts_on_the_person(server, discord_bot_running, core):
+    answer = await server.answer(await server.slash("subscribe", {"name": "A1263"}, user=MEMBER, dm=True))
+    assert answer["data"]["content"].startswith("Done: this chat now follows model A1263.")
+    assert follows(core, DM_CHANNEL) == [("model", "A1263")]
+    listed = await server.answer(await server.slash("subscriptions", user=MEMBER, dm=True))
+    assert listed["data"]["content"] == "This chat follows:\n- model A1263"
+
+
+async def test_a_slow_answer_is_deferred_then_followed_up(server, discord_bot_running, monkeypatch):
+    monkeypatch.setattr(discord_bot, "ANSWER_WITHIN", 0.0)
+    interaction = await server.slash("recent")
+    assert (await server.answer(interaction))["type"] == 5  # "thinking", within Discord's 3 seconds
+    token = f"token-{interaction}"
+    await server.wait_for(lambda: token in server.followups)
+    [followup] = server.followups[token]
+    assert followup["content"] == messages.RECENT
+    assert len(followup["embeds"]) == 5
+
+
+async def test_a_new_recall_alerts_the_subscribed_channel_as_an_embed(server, discord_bot_running, core):
+    options = {"name": "A1263", "type": "model", "channel": str(ALERTS)}
+    await server.answer(await server.slash("subscribe", options, resolved=alerts_channel_option()))
+    queued = subscribe_and_queue(core, slice_event("25338"), [], "model", "A1263", "A1263", NOW + timedelta(minutes=1))
+    assert queued == 1
+    core.clock.now += timedelta(minutes=1)
+    await DeliveryWorker(core, {"discord": discord_bot_running}).drain()
+    [alert] = server.messages[ALERTS]
+    with core.session() as session:
+        [delivery] = outbox.deliveries_for(session, Destination("discord", ALERTS))
+    assert delivery.status == "sent"
+    assert alert["nonce"] == str(delivery.id) and alert["enforce_nonce"] is True
+    assert alert["content"] == "New recall"
+    assert alert["allowed_mentions"] == {"parse": []}
+    [embed] = alert["embeds"]
+    assert embed["title"].startswith("RECALL: ")
+    assert embed["description"] == "**Why:** you follow model A1263"
+    assert alert["components"][0]["components"][0] == {
+        "type": 2,
+        "style": 2,
+        "disabled": False,
+        "label": "Unsubscribe",
+        "custom_id": "recallbot:subscriptions",
+    }
+
+
+async def test_a_channel_that_lost_its_permissions_is_paused(server, discord_bot_running, core):
+    dest = Destination("discord", ALERTS)
+    subscribe_and_queue(core, slice_event("25338"), [dest], "model", "A1263", "A1263", NOW)
+    server.failures[ALERTS] = (403, 50013, "Missing Permissions")
+    worker = DeliveryWorker(core, {"discord": discord_bot_running})
+    for _ in range(3):  # gone three times in a row: paused
+        await worker.drain()
+        core.clock.now += timedelta(hours=1)
+    assert "50013" in paused(core, ALERTS)
+    with core.session() as session:
+        [delivery] = outbox.deliveries_for(session, dest)
+    assert delivery.status == "gone"
+    assert ALERTS not in server.messages
+
+
+async def test_removal_from_the_server_pauses_its_channels(server, discord_bot_running, core):
+    await server.answer(await server.slash("subscribe", {"name": "Anker"}))
+    await server.remove_from_guild()
+    for _ in range(200):
+        if paused(core, GENERAL):
+            break
+        await asyncio.sleep(0.02)
+    assert paused(core, GENERAL) == f"the bot was removed from the server Power bank owners ({GUILD_ID})"
+    assert paused(core, ALERTS) is not None
+
+
+async def test_commands_are_synced_to_the_test_server_only_when_changed(server, core):
+    async with discord_running(config(server, command_guild_id=GUILD_ID), core):
+        pass
+    async with discord_running(config(server, command_guild_id=GUILD_ID), core):
+        pass
+    puts = [r for r in server.requests if r.method == "PUT"]
+    assert [r.path for r in puts] == [f"/applications/{fake_discord.APP_ID}/guilds/{GUILD_ID}/commands"]
+    commands = {c["name"]: c for c in puts[0].body}
+    assert sorted(commands) == ["check", "help", "recent", "status", "subscribe", "subscriptions", "unsubscribe"]
+    subscribe = commands["subscribe"]
+    assert int(subscribe["default_member_permissions"]) == fake_discord.MANAGE_GUILD
+    options = {o["name"]: o for o in subscribe["options"]}
+    assert [c["value"] for c in options["type"]["choices"]] == ["brand", "model", "supplier"]
+    assert options["channel"]["channel_types"] == [0, 5]
+    assert all(o["description"] for c in commands.values() for o in c.get("options", []))
+
+
+def test_gateway_logins_back_off_in_a_crash_loop():
+    logins, now = [], NOW
+    while now < NOW + timedelta(days=1):  # a connection that fails a second after each login, all day
+        now += timedelta(seconds=discord_bot.connect_delay(logins, now))
+        logins.append(now)
+        now += timedelta(seconds=1)
+    assert logins[:3] == [NOW, NOW + timedelta(seconds=1), NOW + timedelta(seconds=2)]  # a restart or two is free
+    assert len(logins) < 120  # Discord allows 1,000 a day
+
+
+async def run_process(tmp_path, server, token: str, act=None, block_zstd: bool = False) -> tuple[int, str]:
+    """Run `recallbot run` with a Discord token; ``act`` runs once it is connected, then SIGTERM."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
+    if block_zstd:  # without zstandard discord.py asks for zlib-stream
+        (tmp_path / "blocked").mkdir()
+        (tmp_path / "blocked" / "zstandard.py").write_text("raise ImportError('blocked by the test')\n")
+        environ["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "blocked"), os.getcwd()])
+    environ |= {
+        "RECALLBOT_DISCORD__TOKEN": token,
+        "RECALLBOT_DISCORD__API_BASE_URL": server.api_base_url,
+        "RECALLBOT_DISCORD__GATEWAY_URL": server.gateway_url,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=environ,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    if act is not None:
+        await asyncio.wait_for(server.ready.wait(), 60)
+        await act()
+        proc.send_signal(signal.SIGTERM)
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return proc.returncode, out.decode()
+
+
+@pytest.mark.parametrize("compression", ["zstd-stream", "zlib-stream"])
+async def test_recallbot_run_answers_check_through_discord(tmp_path, server, compression):
+    answers = []
+
+    async def check() -> None:
+        answers.append(await server.answer(await server.slash("check", {"model": "PAC20-272"}), timeout=30))
+
+    block = compression == "zlib-stream"
+    code, out = await run_process(tmp_path, server, fake_discord.TOKEN, check, block_zstd=block)
+    assert code == 0, out
+    assert answers[0]["data"]["content"] == "Yes: PAC20-272 is named in 1 notice."
+    assert server.compressions == [compression]
+    assert fake_discord.TOKEN not in out
+    assert "Traceback" not in out
+
+
+async def test_a_bad_discord_token_stops_start_up_with_one_sentence(tmp_path, server):
+    code, out = await run_process(tmp_path, server, "not-the-token")
+    assert code == 2
+    assert "recallbot: Discord rejected the bot token; check [discord] token" in out
+    assert "Traceback" not in out
