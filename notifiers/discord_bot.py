@@ -60,6 +60,8 @@ def point_at(config: DiscordConfig) -> None:
     discord.http.Route.BASE = config.api_base_url.rstrip("/")
     if config.gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+    # recallbot has no voice features: skip discord.py's warning that voice libraries are missing
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 def buttons_view(buttons: tuple[Button, ...]) -> discord.ui.View | None:
@@ -100,9 +102,10 @@ class DiscordHandlers:
         if interaction.type is not discord.InteractionType.component or not custom_id.startswith(BUTTON_PREFIX):
             return
         command, _, args = custom_id.removeprefix(BUTTON_PREFIX).partition(" ")
-        if custom_id == MANAGE_ID:
-            command, args = "subscriptions", ""
-        await self._run(interaction, command, args, interaction.channel_id, ephemeral=True)
+        # The alert's button opens the list of what the channel follows, each with its own
+        # Unsubscribe button; in a server it is for those who may change subscriptions.
+        manage = custom_id == MANAGE_ID or command in MUTATING
+        await self._run(interaction, command, args, interaction.channel_id, ephemeral=True, manage=manage)
 
     async def _run(
         self,
@@ -112,9 +115,10 @@ class DiscordHandlers:
         channel_id: int | None,
         ephemeral: bool = False,
         prefix: str = "",
+        manage: bool = False,
     ) -> None:
         in_server = interaction.guild_id is not None
-        if command in MUTATING and in_server and not interaction.permissions.manage_guild:
+        if (manage or command in MUTATING) and in_server and not interaction.permissions.manage_guild:
             await self._answer(interaction, lambda: Reply(messages.SERVER_MANAGE_ONLY), ephemeral=True)
             return
         dest = Destination(PLATFORM, channel_id or 0)
@@ -236,6 +240,10 @@ def build_client(core: Core, guard: InvalidRequestGuard) -> tuple[discord.Client
     @client.event
     async def on_interaction(interaction: discord.Interaction) -> None:
         await handlers.handle_interaction(interaction)
+
+    @client.event
+    async def on_ready() -> None:
+        logger.info("Discord: connected as %s (servers: %d)", client.user, len(client.guilds))
 
     @client.event
     async def on_guild_remove(guild: discord.Guild) -> None:

@@ -249,12 +249,16 @@ class FakeDiscord:
             "application": {"id": str(APP_ID), "flags": 0},
         }
         await session.dispatch("READY", ready)
-        await session.dispatch("GUILD_CREATE", guild())
+        await session.dispatch("GUILD_CREATE", guild() | {"unavailable": False})  # a guild of READY
         self.ready.set()
 
     async def remove_from_guild(self) -> None:
         """Tell the client it was removed from the server."""
         await self.sessions[-1].dispatch("GUILD_DELETE", {"id": str(GUILD_ID)})
+
+    async def add_to_guild(self) -> None:
+        """Tell the client it was added to the server (again): no "unavailable" key, as on a join."""
+        await self.sessions[-1].dispatch("GUILD_CREATE", guild())
 
     # --- interactions ---------------------------------------------------------------------
 
@@ -386,7 +390,6 @@ def guild() -> dict:
         "features": [],
         "presences": [],
         "voice_states": [],
-        "unavailable": False,
         "large": False,
         "joined_at": "2025-06-01T00:00:00+00:00",
         "verification_level": 0,

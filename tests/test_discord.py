@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -197,15 +198,38 @@ async def test_a_channel_that_lost_its_permissions_is_paused(server, discord_bot
     assert ALERTS not in server.messages
 
 
-async def test_removal_from_the_server_pauses_its_channels(server, discord_bot_running, core):
+async def eventually(condition, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+async def test_removal_from_the_server_pauses_its_channels(server, discord_bot_running, core, caplog):
+    caplog.set_level(logging.INFO, "notifiers.discord_bot")
+    await eventually(lambda: "Discord: connected as RecallBot (servers: 1)" in caplog.text)  # the start-up is over
     await server.answer(await server.slash("subscribe", {"name": "Anker"}))
     await server.remove_from_guild()
-    for _ in range(200):
-        if paused(core, GENERAL):
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: paused(core, GENERAL))
     assert paused(core, GENERAL) == f"the bot was removed from the server Power bank owners ({GUILD_ID})"
     assert paused(core, ALERTS) is not None
+    await server.add_to_guild()  # invited back
+    await eventually(lambda: not paused(core, GENERAL))
+    assert (paused(core, GENERAL), paused(core, ALERTS)) == (None, None)
+
+
+async def test_the_unsubscribe_button_under_an_alert_is_for_server_managers(server, discord_bot_running, core):
+    await server.answer(await server.slash("subscribe", {"name": "Anker"}))
+    refused = await server.answer(await server.press("recallbot:subscriptions", user=MEMBER, permissions=SEND_MESSAGES))
+    assert refused["data"]["content"] == messages.SERVER_MANAGE_ONLY
+    listed = await server.answer(await server.press("recallbot:subscriptions"))
+    assert listed["data"]["flags"] == 64
+    [[button]] = [[b for b in row["components"]] for row in listed["data"]["components"]]
+    assert (button["label"], button["custom_id"]) == ("Unsubscribe Anker", "recallbot:unsubscribe brand Anker")
+    done = await server.answer(await server.press(button["custom_id"]))
+    assert done["data"]["content"] == "Done: this chat no longer follows Anker."
+    assert follows(core, GENERAL) == []
 
 
 async def test_commands_are_synced_to_the_test_server_only_when_changed(server, core):
@@ -280,3 +304,23 @@ async def test_a_bad_discord_token_stops_start_up_with_one_sentence(tmp_path, se
     assert code == 2
     assert "recallbot: Discord rejected the bot token; check [discord] token" in out
     assert "Traceback" not in out
+
+
+async def test_sync_commands_publishes_globally_once(tmp_path, server):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
+    environ |= {"RECALLBOT_DISCORD__TOKEN": fake_discord.TOKEN, "RECALLBOT_DISCORD__API_BASE_URL": server.api_base_url}
+    outputs = []
+    for _ in range(2):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "discord", "sync-commands", cwd=tmp_path, env=environ,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+        assert proc.returncode == 0, out.decode()
+        outputs.append(out.decode())
+    assert outputs[0].startswith("Slash commands published globally")
+    assert outputs[1].startswith("Slash commands unchanged since the last publish")
+    puts = [r.path for r in server.requests if r.method == "PUT"]
+    assert puts == [f"/applications/{fake_discord.APP_ID}/commands"]
+    assert len(server.commands["global"]) == 7
+    assert server.identifies == 0  # REST only: no gateway login spent
