@@ -47,6 +47,8 @@ class DiscordConfig:
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str | None = None
     command_guild_id: int | None = None
+    messages_per_second: float = 25.0
+    channel_messages_per_second: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, int | None]]] = {
         "api_base_url": (str, None),
         "gateway_url": (str, None),
         "command_guild_id": (int, 1),
+        "messages_per_second": (float, None),
+        "channel_messages_per_second": (float, None),
     },
 }
 _SECTIONS = {"storage": StorageConfig, "checker": CheckerConfig, "telegram": TelegramConfig, "discord": DiscordConfig}

@@ -26,7 +26,6 @@ from bot import messages
 from bot.app import StartupError
 from bot.commands import Button, Core, Reply, dispatch
 from bot.config import DiscordConfig
-from bot.delivery import Limits
 from bot.events import Destination
 from notifiers.discord_notifier import (
     DISCORD_LIMITS,
@@ -351,7 +350,7 @@ async def _login(client: discord.Client, config: DiscordConfig) -> None:
 
 @asynccontextmanager
 async def discord_running(
-    config: DiscordConfig, core: Core, *, gateway_retry: float = 15.0, limits: Limits = DISCORD_LIMITS
+    config: DiscordConfig, core: Core, *, gateway_retry: float = 15.0
 ) -> AsyncIterator[DiscordNotifier]:
     """Answer slash commands until the block exits; yield the alert notifier.
 
@@ -361,6 +360,9 @@ async def discord_running(
     every instance delivers.
     """
     point_at(config)
+    limits = dataclasses.replace(
+        DISCORD_LIMITS, per_second=config.messages_per_second, per_chat_per_second=config.channel_messages_per_second
+    )
     guard = InvalidRequestGuard()
     client, tree = build_client(core, guard)
     # Waits under 30 s (discord.py's least) are waited out inside a send; longer ones come

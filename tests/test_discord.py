@@ -196,6 +196,10 @@ async def test_a_channel_that_lost_its_permissions_is_paused(server, discord_bot
         [delivery] = outbox.deliveries_for(session, dest)
     assert delivery.status == "gone"
     assert ALERTS not in server.messages
+    del server.failures[ALERTS]  # permissions fixed; subscribing there again resumes the channel
+    options = {"name": "A1263", "channel": str(ALERTS)}
+    await server.answer(await server.slash("subscribe", options, resolved=alerts_channel_option()))
+    assert paused(core, ALERTS) is None
 
 
 async def eventually(condition, timeout: float = 10.0) -> None:
@@ -295,6 +299,7 @@ async def test_recallbot_run_answers_check_through_discord(tmp_path, server, com
     assert code == 0, out
     assert answers[0]["data"]["content"] == "Yes: PAC20-272 is named in 1 notice."
     assert server.compressions == [compression]
+    assert "the slash commands changed; run `recallbot discord sync-commands` to publish them" in out
     assert fake_discord.TOKEN not in out
     assert "Traceback" not in out
 
@@ -324,3 +329,28 @@ async def test_sync_commands_publishes_globally_once(tmp_path, server):
     assert puts == [f"/applications/{fake_discord.APP_ID}/commands"]
     assert len(server.commands["global"]) == 7
     assert server.identifies == 0  # REST only: no gateway login spent
+
+
+async def test_one_instance_holds_the_gateway_and_another_takes_over(server, pg_engine):
+    from contextlib import AsyncExitStack
+
+    from bot.commands import Core
+    from storage.db import make_engine
+
+    other_engine = make_engine(pg_engine.url.render_as_string(hide_password=False))
+    settings = config(server, command_guild_id=GUILD_ID)
+    try:
+        async with AsyncExitStack() as second, AsyncExitStack() as first:
+            await first.enter_async_context(discord_running(settings, Core(pg_engine), gateway_retry=0.1))
+            await eventually(lambda: server.identifies == 1)
+            await second.enter_async_context(discord_running(settings, Core(other_engine), gateway_retry=0.1))
+            answer = await server.answer(await server.slash("help"))
+            assert answer["data"]["content"] == messages.HELP
+            await asyncio.sleep(0.5)
+            assert server.identifies == 1  # the second instance only delivers
+            await first.aclose()  # the gateway holder goes away; the other one connects
+            await eventually(lambda: server.identifies == 2)
+            answer = await server.answer(await server.slash("help"))
+            assert answer["data"]["content"] == messages.HELP
+    finally:
+        other_engine.dispose()
