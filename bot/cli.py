@@ -76,7 +76,7 @@ async def _serve(config: Config) -> None:
 
             notifiers["telegram"] = await stack.enter_async_context(telegram_running(config.telegram, core))
         if config.discord.token:
-            from notifiers.discord_bot import discord_running
+            from notifiers.discord_lifecycle import discord_running
 
             notifiers["discord"] = await stack.enter_async_context(discord_running(config.discord, core))
         if not notifiers:
@@ -101,7 +101,7 @@ def _run(config: Config) -> int:
 def _sync_commands(config: Config, force: bool) -> int:
     if not config.discord.token:
         raise RecallbotError("Set [discord] token (or RECALLBOT_DISCORD__TOKEN) to publish the slash commands.")
-    from notifiers.discord_bot import sync_global
+    from notifiers.discord_lifecycle import sync_global
 
     sent = asyncio.run(sync_global(config.discord, open_core(config), force))
     print(

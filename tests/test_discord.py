@@ -18,7 +18,7 @@ from bot.delivery import DeliveryWorker
 from bot.events import Destination
 from bot.matching import MAX_QUERY
 from notifiers import discord_bot
-from notifiers.discord_bot import discord_running
+from notifiers.discord_lifecycle import connect_delay, discord_running
 from storage import outbox, repo
 from tests import fake_discord
 from tests.conftest import NOW, slice_event, subscribe_and_queue
@@ -256,7 +256,7 @@ async def test_commands_are_synced_to_the_test_server_only_when_changed(server, 
 def test_gateway_logins_back_off_in_a_crash_loop():
     logins, now = [], NOW
     while now < NOW + timedelta(days=1):  # a connection that fails a second after each login, all day
-        now += timedelta(seconds=discord_bot.connect_delay(logins, now))
+        now += timedelta(seconds=connect_delay(logins, now))
         logins.append(now)
         now += timedelta(seconds=1)
     assert logins[:3] == [NOW, NOW + timedelta(seconds=1), NOW + timedelta(seconds=2)]  # a restart or two is free

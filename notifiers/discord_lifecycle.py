@@ -1,0 +1,198 @@
+"""Discord start-up and shut-down: pointing the library, logging in, publishing the
+slash commands when they changed, and holding the gateway with rationed reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+
+from bot.app import StartupError
+from bot.commands import Core
+from bot.config import DiscordConfig
+from notifiers.discord_bot import build_client
+from notifiers.discord_notifier import DISCORD_LIMITS, DiscordNotifier, InvalidRequestGuard
+from storage import repo
+from storage.leader import Leadership
+
+logger = logging.getLogger(__name__)
+
+CONNECTS_META = "discord_gateway_connects"
+
+
+def point_at(config: DiscordConfig) -> None:
+    """Aim discord.py at the configured REST and gateway servers.
+
+    discord.py has no public setting for either: its REST base is the class attribute
+    ``discord.http.Route.BASE`` and its first gateway is
+    ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY``. Both are process-wide; set
+    them here, before any login, and nowhere else.
+    """
+    discord.http.Route.BASE = config.api_base_url.rstrip("/")
+    if config.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+    # recallbot has no voice features: skip discord.py's warning that voice libraries are missing
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+
+
+def commands_digest(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> str:
+    """Return a digest of the command definitions as Discord would receive them."""
+    payload = sorted((c.to_dict(tree) for c in tree.get_commands(guild=guild)), key=lambda c: c["name"])
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+async def sync_commands(
+    core: Core, client: discord.Client, tree: app_commands.CommandTree, guild_id: int | None, force: bool = False
+) -> bool:
+    """Register the commands with Discord (in one server, or globally) if they changed; return True if sent.
+
+    Discord allows 200 command creations a day per server, so the definitions' digest
+    is kept in the database and an unchanged set is never sent again.
+    """
+    guild = discord.Object(id=guild_id) if guild_id else None
+    if guild is not None:
+        tree.copy_global_to(guild=guild)
+    digest = commands_digest(tree, guild)
+    name = f"discord_commands:{client.application_id}:{guild_id or 'global'}"
+    with core.session() as session:
+        if not force and repo.get_meta(session, name) == digest:
+            return False
+    await tree.sync(guild=guild)
+    with core.session() as session:
+        repo.set_meta(session, name, digest)
+        session.commit()
+    logger.info("Discord: commands registered %s", f"in server {guild_id}" if guild_id else "globally")
+    return True
+
+
+def connect_delay(history: list[datetime], now: datetime) -> float:
+    """Return the seconds to wait before the next gateway login, given the recent ones.
+
+    Discord allows 1,000 logins a day. Up to three in six hours go at once; beyond
+    that the wait doubles from 10 s to 15 minutes, and stays there while the logins
+    keep coming, so a crash loop makes about four an hour.
+    """
+    recent = sum(now - t < timedelta(hours=6) for t in history)
+    if recent < 3:
+        return 0.0
+    return min(900.0, 10.0 * 2 ** (recent - 3))
+
+
+def _login_history(core: Core, record: bool) -> tuple[list[datetime], datetime]:
+    now = core.clock()
+    with core.session() as session:
+        history = [datetime.fromisoformat(t) for t in json.loads(repo.get_meta(session, CONNECTS_META) or "[]")]
+        history = [t for t in history if now - t < timedelta(days=1)]
+        if record:
+            history.append(now)
+            repo.set_meta(session, CONNECTS_META, json.dumps([t.isoformat() for t in history[-50:]]))
+            session.commit()
+    return history, now
+
+
+async def _stay_connected(client: discord.Client, core: Core, gateway: Leadership, retry_every: float) -> None:
+    """Hold the gateway while this instance is the gateway leader, logging in again with backoff."""
+    while not await asyncio.to_thread(gateway.try_acquire):
+        await asyncio.sleep(retry_every)
+    while True:
+        history, now = await asyncio.to_thread(_login_history, core, False)
+        delay = connect_delay(history, now)
+        if delay:
+            logger.warning("Discord: %d gateway logins in the last hour; waiting %.0f s", len(history), delay)
+            await asyncio.sleep(delay)
+        await asyncio.to_thread(_login_history, core, True)
+        try:
+            await client.connect(reconnect=True)  # resumes by itself after network faults
+        except (discord.ConnectionClosed, discord.GatewayNotFound, aiohttp.ClientError, OSError) as error:
+            logger.error("Discord: the gateway connection ended (%s); logging in again", error)
+        if client.is_closed():  # connect() closes the client on a fatal close code: reopen it
+            client.clear()
+            await client.login(client.http.token or "")
+
+
+async def _login(client: discord.Client, config: DiscordConfig) -> None:
+    try:
+        await client.login(config.token or "")
+    except discord.LoginFailure:
+        await client.close()
+        raise StartupError(
+            "Discord rejected the bot token; check [discord] token (or RECALLBOT_DISCORD__TOKEN) "
+            "in the Developer Portal."
+        ) from None
+    except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
+        await client.close()
+        raise StartupError(
+            f"Could not reach the Discord API at {config.api_base_url} ({error}). "
+            "Is the network up, and is [discord] api_base_url right?"
+        ) from None
+
+
+@asynccontextmanager
+async def discord_running(
+    config: DiscordConfig, core: Core, *, gateway_retry: float = 15.0
+) -> AsyncIterator[DiscordNotifier]:
+    """Answer slash commands until the block exits; yield the alert notifier.
+
+    Alerts go through a REST-only client of their own, so a gateway reconnect never
+    stops delivery. Of several instances sharing PostgreSQL only the holder of the
+    gateway lock connects to the gateway (each session receives every interaction);
+    every instance delivers.
+    """
+    point_at(config)
+    limits = dataclasses.replace(
+        DISCORD_LIMITS, per_second=config.messages_per_second, per_chat_per_second=config.channel_messages_per_second
+    )
+    guard = InvalidRequestGuard()
+    client, tree = build_client(core, guard)
+    # Waits under 30 s (discord.py's least) are waited out inside a send; longer ones come
+    # back as RateLimited and the outbox retries that channel later.
+    sender = discord.Client(
+        intents=discord.Intents(guilds=True), http_trace=guard.trace_config(), max_ratelimit_timeout=30.0
+    )
+    await _login(client, config)
+    try:
+        await _login(sender, config)
+        if config.command_guild_id:
+            await sync_commands(core, client, tree, config.command_guild_id)
+        elif await asyncio.to_thread(_unsynced, core, client, tree):
+            logger.warning("Discord: the slash commands changed; run `recallbot discord sync-commands` to publish them")
+    except BaseException:
+        await client.close()
+        await sender.close()
+        raise
+    gateway = Leadership(core.engine, "discord-gateway")
+    connection = asyncio.create_task(_stay_connected(client, core, gateway, gateway_retry), name="discord-gateway")
+    try:
+        yield DiscordNotifier(sender, guard, limits)
+    finally:
+        connection.cancel()
+        await client.close()
+        await asyncio.to_thread(gateway.release)
+        await sender.close()
+
+
+def _unsynced(core: Core, client: discord.Client, tree: app_commands.CommandTree) -> bool:
+    with core.session() as session:
+        return repo.get_meta(session, f"discord_commands:{client.application_id}:global") != commands_digest(tree, None)
+
+
+async def sync_global(config: DiscordConfig, core: Core, force: bool) -> bool:
+    """Log in over REST only and register the commands globally; return True if they were sent."""
+    point_at(config)
+    client, tree = build_client(core, InvalidRequestGuard())
+    await _login(client, config)
+    try:
+        return await sync_commands(core, client, tree, None, force=force)
+    finally:
+        await client.close()
