@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -68,7 +68,14 @@ async def sync_commands(
     with core.session() as session:
         if not force and repo.get_meta(session, name) == digest:
             return False
-    await tree.sync(guild=guild)
+    try:
+        await tree.sync(guild=guild)
+    except discord.HTTPException as error:
+        where = f"server {guild_id}" if guild_id else "Discord"
+        raise StartupError(
+            f"{where} refused the slash commands ({error.status} {error.code}: {error.text}). Is the bot in that "
+            "server, invited with the applications.commands scope?"
+        ) from None
     with core.session() as session:
         repo.set_meta(session, name, digest)
         session.commit()
@@ -101,24 +108,46 @@ def _login_history(core: Core, record: bool) -> tuple[list[datetime], datetime]:
     return history, now
 
 
-async def _stay_connected(client: discord.Client, core: Core, gateway: Leadership, retry_every: float) -> None:
-    """Hold the gateway while this instance is the gateway leader, logging in again with backoff."""
-    while not await asyncio.to_thread(gateway.try_acquire):
-        await asyncio.sleep(retry_every)
-    while True:
-        history, now = await asyncio.to_thread(_login_history, core, False)
-        delay = connect_delay(history, now)
-        if delay:
-            logger.warning("Discord: %d gateway logins in the last hour; waiting %.0f s", len(history), delay)
-            await asyncio.sleep(delay)
-        await asyncio.to_thread(_login_history, core, True)
-        try:
-            await client.connect(reconnect=True)  # resumes by itself after network faults
-        except (discord.ConnectionClosed, discord.GatewayNotFound, aiohttp.ClientError, OSError) as error:
-            logger.error("Discord: the gateway connection ended (%s); logging in again", error)
-        if client.is_closed():  # connect() closes the client on a fatal close code: reopen it
-            client.clear()
-            await client.login(client.http.token or "")
+class GatewayHolder:
+    """Keeps one gateway connection open while this instance holds the gateway lock.
+
+    discord.py cannot log a closed client in again (its connector is closed with it),
+    so a connection that ends for good is replaced by a new client, and logins are
+    rationed by :func:`connect_delay`.
+    """
+
+    def __init__(self, client: discord.Client, make_client: Callable[[], discord.Client], core: Core) -> None:
+        self.client = client
+        self.make_client = make_client
+        self.core = core
+
+    async def run(self, lock: Leadership, retry_every: float) -> None:
+        """Wait for the gateway lock, then stay connected until cancelled."""
+        while not await asyncio.to_thread(lock.try_acquire):
+            await asyncio.sleep(retry_every)
+        token = self.client.http.token or ""
+        while True:
+            history, now = await asyncio.to_thread(_login_history, self.core, False)
+            delay = connect_delay(history, now)
+            if delay:
+                logger.warning("Discord: %d gateway logins in the last day; waiting %.0f s", len(history), delay)
+                await asyncio.sleep(delay)
+            await asyncio.to_thread(_login_history, self.core, True)
+            try:
+                if self.client.is_closed():  # connect() closed it on a close code it cannot resume from
+                    self.client = self.make_client()
+                    await self.client.login(token)
+                await self.client.connect(reconnect=True)  # resumes by itself after network faults
+            except discord.LoginFailure:
+                logger.error("Discord: the bot token was revoked; slash commands stay unanswered until a restart")
+                return
+            except Exception as error:  # whatever ended it, connect again (rationed above)
+                logger.error(
+                    "Discord: the gateway connection ended (%s: %s); connecting again", type(error).__name__, error
+                )
+
+    async def close(self) -> None:
+        await self.client.close()
 
 
 async def _login(client: discord.Client, config: DiscordConfig) -> None:
@@ -171,14 +200,15 @@ async def discord_running(
         await client.close()
         await sender.close()
         raise
-    gateway = Leadership(core.engine, "discord-gateway")
-    connection = asyncio.create_task(_stay_connected(client, core, gateway, gateway_retry), name="discord-gateway")
+    lock = Leadership(core.engine, "discord-gateway")
+    holder = GatewayHolder(client, lambda: build_client(core, guard)[0], core)
+    connection = asyncio.create_task(holder.run(lock, gateway_retry), name="discord-gateway")
     try:
         yield DiscordNotifier(sender, guard, limits)
     finally:
         connection.cancel()
-        await client.close()
-        await asyncio.to_thread(gateway.release)
+        await holder.close()
+        await asyncio.to_thread(lock.release)
         await sender.close()
 
 

@@ -256,6 +256,10 @@ class FakeDiscord:
         """Tell the client it was removed from the server."""
         await self.sessions[-1].dispatch("GUILD_DELETE", {"id": str(GUILD_ID)})
 
+    async def drop_gateway(self, code: int) -> None:
+        """Close the current gateway session with a close code."""
+        await self.sessions[-1].ws.close(code=code, message=b"closed by the test")
+
     async def add_to_guild(self) -> None:
         """Tell the client it was added to the server (again): no "unavailable" key, as on a join."""
         await self.sessions[-1].dispatch("GUILD_CREATE", guild())

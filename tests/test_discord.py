@@ -253,6 +253,14 @@ async def test_commands_are_synced_to_the_test_server_only_when_changed(server, 
     assert all(o["description"] for c in commands.values() for o in c.get("options", []))
 
 
+async def test_a_gateway_closed_for_good_is_joined_again(server, discord_bot_running, caplog):
+    await server.drop_gateway(4004)  # a close code discord.py does not resume from: it closes the client
+    await eventually(lambda: server.identifies == 2)
+    answer = await server.answer(await server.slash("check", {"model": "PAC20-272"}))
+    assert answer["data"]["content"] == "Yes: PAC20-272 is named in 1 notice."
+    assert "Discord: the gateway connection ended (ConnectionClosed" in caplog.text
+
+
 def test_gateway_logins_back_off_in_a_crash_loop():
     logins, now = [], NOW
     while now < NOW + timedelta(days=1):  # a connection that fails a second after each login, all day
