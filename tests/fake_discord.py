@@ -82,6 +82,7 @@ class FakeDiscord:
         self.commands: dict[str, list[dict]] = {}  # "global" or a guild id -> the last set synced
         self.failures: dict[int, tuple[int, int, str]] = {}  # channel id -> (status, code, message)
         self.identifies = 0
+        self.refuse_commands = False
         self.compressions: list[str | None] = []
         self.sessions: list[Gateway] = []
         self.ready = asyncio.Event()
@@ -145,6 +146,8 @@ class FakeDiscord:
             return 200, {"url": self.gateway_url, "shards": 1, "session_start_limit": limit}
         if parts[0] == "applications" and parts[-1] == "commands":
             scope = parts[3] if len(parts) == 5 else "global"
+            if method == "PUT" and self.refuse_commands:  # the bot was invited without applications.commands
+                return 403, {"message": "Missing Access", "code": 50001}
             if method == "PUT":
                 self.commands[scope] = body
             return 200, [self._command(c, scope) for c in self.commands.get(scope, [])]

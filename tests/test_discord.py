@@ -13,6 +13,7 @@ import discord
 import pytest
 
 from bot import messages
+from bot.app import StartupError
 from bot.config import DiscordConfig
 from bot.delivery import DeliveryWorker
 from bot.events import Destination
@@ -259,6 +260,17 @@ async def test_a_gateway_closed_for_good_is_joined_again(server, discord_bot_run
     answer = await server.answer(await server.slash("check", {"model": "PAC20-272"}))
     assert answer["data"]["content"] == "Yes: PAC20-272 is named in 1 notice."
     assert "Discord: the gateway connection ended (ConnectionClosed" in caplog.text
+
+
+async def test_commands_refused_by_the_server_stop_start_up_with_one_sentence(server, core):
+    server.refuse_commands = True
+    with pytest.raises(StartupError) as refused:
+        async with discord_running(config(server, command_guild_id=GUILD_ID), core):
+            pass
+    assert str(refused.value) == (
+        f"server {GUILD_ID} refused the slash commands (403 50001: Missing Access). "
+        "Is the bot in that server, invited with the applications.commands scope?"
+    )
 
 
 def test_gateway_logins_back_off_in_a_crash_loop():
