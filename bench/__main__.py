@@ -1,6 +1,6 @@
 """Run every benchmark: python -m bench"""
 
-from bench import check_latency, fanout, postgres, telegram_fanout
+from bench import check_latency, discord_fanout, fanout, postgres, telegram_fanout
 
 if __name__ == "__main__":
     print("== /check latency ==")
@@ -9,5 +9,7 @@ if __name__ == "__main__":
     fanout.main()
     print("\n== Telegram fan-out through a fake Bot API ==")
     telegram_fanout.main()
+    print("\n== Discord fan-out through a fake Discord server ==")
+    discord_fanout.main()
     print("\n== PostgreSQL beside SQLite ==")
     postgres.main()

@@ -13,19 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.check_latency import percentile
-from bot.alerts import alert_keys
+from bench.platform_fanout import FanoutResult, fan_out, latencies, print_table, queue_anker_alerts
 from bot.commands import Core
 from bot.config import TelegramConfig
 from bot.dataset import load_bundled
 from bot.delivery import DeliveryWorker
 from bot.events import Destination
 from notifiers.telegram_bot import telegram_running
-from storage import outbox, repo
+from storage import outbox
 from storage.db import make_engine, migrate
 from tests.fake_telegram import TOKEN, FakeBotApi
 
@@ -33,31 +31,16 @@ NOW = datetime.now(UTC)
 ASKER = 999_999_999
 
 
-async def check_latencies(api: FakeBotApi, count: int, gap: float) -> list[float]:
-    """Send /check from one person ``count`` times; return each reply's latency in seconds."""
-    latencies = []
-    for _ in range(count):
+def asker(api: FakeBotApi):
+    """Return a coroutine function that sends one /check and waits for the reply."""
+
+    async def ask() -> None:
         before = len(api.sent(ASKER))
-        start = time.monotonic()
         api.push_message(ASKER, "/check PAC20-272")
         while len(api.sent(ASKER)) == before:
             await asyncio.sleep(0.005)
-        latencies.append(time.monotonic() - start)
-        await asyncio.sleep(gap)
-    return latencies
 
-
-def queue(core: Core, chats: int) -> int:
-    with core.session() as session:
-        event = repo.get_events(session, ["cpsc-25338"])["cpsc-25338"]
-        for chat in range(1, chats + 1):
-            dest = Destination("telegram", 5_000_000 + chat)
-            repo.add_subscription(session, dest, "brand", "anker", "Anker", NOW - timedelta(days=1))
-        queued = outbox.queue_alerts(
-            session, event, alert_keys(session, event), is_update=False, subscribed_before=NOW, now=NOW
-        )
-        session.commit()
-    return queued
+    return ask
 
 
 async def run(chats: int) -> None:
@@ -72,35 +55,18 @@ async def run(chats: int) -> None:
             session.commit()
         config = TelegramConfig(token=TOKEN, api_base_url=api.base_url, api_file_url=api.base_url)
         async with telegram_running(config, core) as notifier:
-            idle = await check_latencies(api, 40, 0.05)
-            queued = await asyncio.to_thread(queue, core, chats)
-            worker = DeliveryWorker(core, {"telegram": notifier})
-            started = time.monotonic()
-            delivery = asyncio.create_task(worker.drain())
-            busy: list[float] = []
-            while not delivery.done():
-                busy += await check_latencies(api, 1, 0.25)
-            await delivery
-            elapsed = time.monotonic() - started
-        alerts = [p for p in api.sent() if p["chat_id"] != ASKER]
+            idle = await latencies(asker(api), 40, 0.05)
+            dests = [Destination("telegram", 5_000_000 + chat) for chat in range(1, chats + 1)]
+            queued = await asyncio.to_thread(queue_anker_alerts, core, dests, NOW)
+            elapsed, busy = await fan_out(DeliveryWorker(core, {"telegram": notifier}), asker(api))
         with core.session() as session:
             pending = outbox.queue_depth(session)
         engine.dispose()
     await api.stop()
-    budget = notifier.limits.per_second
-    delivered = len({p["chat_id"] for p in alerts})
-    rate = delivered / elapsed
+    delivered = len({p["chat_id"] for p in api.sent() if p["chat_id"] != ASKER})
     attempts = len([c for c in api.calls if c.method == "sendMessage"])
-    row = "{:<44} {:>12}  {}"
-    print(row.format("measure", "value", "target"))
-    print(row.format("alerts queued / delivered / lost", f"{queued}/{delivered}/{queued - delivered}", "lost = 0"))
-    print(row.format("still pending after the run", pending, "0"))
-    print(row.format("fan-out time (s)", f"{elapsed:.1f}", ""))
-    print(row.format(f"achieved rate (msg/s, budget {budget:.0f}/s)", f"{rate:.2f}", ""))
-    print(row.format("achieved / budget", f"{rate / budget:.3f}", ">= 0.95"))
-    print(row.format("429 answers / send attempts", f"{api.too_many}/{attempts}", "<= 1 %"))
-    print(row.format("/check p95 (s), no fan-out (baseline)", f"{percentile(idle, 0.95):.3f}", ""))
-    print(row.format(f"/check p95 (s), during fan-out (n={len(busy)})", f"{percentile(busy, 0.95):.3f}", "<= 1 s"))
+    budget = notifier.limits.per_second
+    print_table(FanoutResult(queued, delivered, pending, elapsed, budget, api.too_many, attempts, idle, busy))
 
 
 def main() -> None:

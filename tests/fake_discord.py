@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -73,8 +75,11 @@ class Gateway:
 class FakeDiscord:
     """The fake server. Start with ``await server.start()``; point the client at ``api_base_url``."""
 
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, max_per_second: float | None = None) -> None:
         self.token = token
+        self.max_per_second = max_per_second  # enforce a send rate on channel messages, answering 429 above it
+        self.too_many = 0
+        self._sent_at: deque[float] = deque()
         self.requests: list[Request] = []
         self.messages: dict[int, list[dict]] = {}  # channel id -> message bodies, repeats by nonce dropped
         self.callbacks: dict[int, dict] = {}  # interaction id -> callback body
@@ -127,6 +132,13 @@ class FakeDiscord:
         if not interaction_call and request.headers.get("Authorization") != f"Bot {self.token}":
             record.status = 401
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        if self.max_per_second and request.method == "POST" and path.startswith("/channels/"):
+            wait = self._over_rate()
+            if wait:
+                self.too_many += 1
+                record.status = 429
+                answer = {"message": "You are being rate limited.", "retry_after": wait, "global": False}
+                return _json(answer, 429, {"Retry-After": f"{wait:.3f}", "X-RateLimit-Scope": "user"})
         status, answer = self._route(request.method, path, body)
         record.status = status
         if status == 204:
@@ -162,6 +174,16 @@ class FakeDiscord:
         if parts[0] == "webhooks" and method == "PATCH":
             return 200, self._message(0, body)
         return 404, {"message": "404: Not Found", "code": 0}
+
+    def _over_rate(self) -> float:
+        """Count a send in the last second; return how long to wait if it is one too many."""
+        now = time.monotonic()
+        while self._sent_at and self._sent_at[0] <= now - 1.0:
+            self._sent_at.popleft()
+        if len(self._sent_at) >= self.max_per_second:
+            return self._sent_at[0] + 1.0 - now
+        self._sent_at.append(now)
+        return 0.0
 
     def _channel_message(self, channel_id: int, body: dict) -> tuple[int, Any]:
         if channel_id in self.failures:
@@ -344,9 +366,10 @@ class FakeDiscord:
             await asyncio.wait_for(self._answered.wait_for(predicate), timeout)
 
 
-def _json(data: Any, status: int) -> web.Response:
+def _json(data: Any, status: int, headers: dict[str, str] | None = None) -> web.Response:
     # discord.py reads a body as JSON only when the content type is exactly application/json
-    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"} | (headers or {})
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=headers)
 
 
 def channel(channel_id: int, name: str) -> dict:
