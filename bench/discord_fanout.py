@@ -13,21 +13,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 
 import discord
 
-from bench.platform_fanout import FanoutResult, fan_out, latencies, print_table, queue_anker_alerts
-from bot.commands import Core
+from bench.platform_fanout import FanoutResult, depth, fan_out, latencies, loaded_core, print_table, queue_anker_alerts
 from bot.config import DiscordConfig
-from bot.dataset import load_bundled
 from bot.delivery import DeliveryWorker
 from bot.events import Destination
 from notifiers.discord_lifecycle import discord_running
-from storage import outbox
-from storage.db import make_engine, migrate
 from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord
 
 NOW = datetime.now(UTC)
@@ -47,13 +41,7 @@ async def run(channels: int, server_limit: float) -> None:
     server = FakeDiscord(max_per_second=server_limit)
     await server.start()
     base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        migrate(engine)
-        core = Core(engine)
-        with core.session() as session:
-            load_bundled(session, NOW)
-            session.commit()
+    with loaded_core(NOW) as core:
         urls = {"api_base_url": server.api_base_url, "gateway_url": server.gateway_url}
         config = DiscordConfig(token=TOKEN, command_guild_id=GUILD_ID, **urls)
         async with discord_running(config, core) as notifier:
@@ -62,9 +50,7 @@ async def run(channels: int, server_limit: float) -> None:
             dests = [Destination("discord", FIRST_CHANNEL + n) for n in range(channels)]
             queued = await asyncio.to_thread(queue_anker_alerts, core, dests, NOW)
             elapsed, busy = await fan_out(DeliveryWorker(core, {"discord": notifier}), asker(server))
-        with core.session() as session:
-            pending = outbox.queue_depth(session)
-        engine.dispose()
+        pending = depth(core)
     await server.stop()
     discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
     delivered = len([c for c in server.messages if c >= FIRST_CHANNEL])

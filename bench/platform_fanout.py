@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bench.check_latency import percentile
 from bot.alerts import alert_keys
 from bot.commands import Core
+from bot.dataset import load_bundled
 from bot.delivery import DeliveryWorker
 from bot.events import Destination
 from storage import outbox, repo
+from storage.db import make_engine, migrate
 
 
 def queue_anker_alerts(core: Core, dests: Iterable[Destination], now: datetime) -> int:
@@ -51,7 +56,24 @@ async def fan_out(worker: DeliveryWorker, ask: Callable[[], Awaitable[None]]) ->
     return time.monotonic() - started, busy
 
 
-def _depth(core: Core) -> int:
+@contextmanager
+def loaded_core(now: datetime) -> Iterator[Core]:
+    """Yield a core on a temporary SQLite file holding the bundled dataset."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        migrate(engine)
+        core = Core(engine)
+        with core.session() as session:
+            load_bundled(session, now)
+            session.commit()
+        try:
+            yield core
+        finally:
+            engine.dispose()
+
+
+def depth(core: Core) -> int:
+    """Return how many alerts are still waiting."""
     with core.session() as session:
         return outbox.queue_depth(session)
 
@@ -61,7 +83,7 @@ async def _drain_all(worker: DeliveryWorker, limit: float = 300.0) -> None:
     deadline = time.monotonic() + limit
     while True:
         await worker.drain()
-        if await asyncio.to_thread(_depth, worker.core) == 0 or time.monotonic() > deadline:
+        if await asyncio.to_thread(depth, worker.core) == 0 or time.monotonic() > deadline:
             return
         await asyncio.sleep(0.1)
 

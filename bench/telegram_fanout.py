@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 
-from bench.platform_fanout import FanoutResult, fan_out, latencies, print_table, queue_anker_alerts
-from bot.commands import Core
+from bench.platform_fanout import FanoutResult, depth, fan_out, latencies, loaded_core, print_table, queue_anker_alerts
 from bot.config import TelegramConfig
-from bot.dataset import load_bundled
 from bot.delivery import DeliveryWorker
 from bot.events import Destination
 from notifiers.telegram_bot import telegram_running
-from storage import outbox
-from storage.db import make_engine, migrate
 from tests.fake_telegram import TOKEN, FakeBotApi
 
 NOW = datetime.now(UTC)
@@ -46,22 +40,14 @@ def asker(api: FakeBotApi):
 async def run(chats: int) -> None:
     api = FakeBotApi(max_per_second=30)
     await api.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        migrate(engine)
-        core = Core(engine)
-        with core.session() as session:
-            load_bundled(session, NOW)
-            session.commit()
+    with loaded_core(NOW) as core:
         config = TelegramConfig(token=TOKEN, api_base_url=api.base_url, api_file_url=api.base_url)
         async with telegram_running(config, core) as notifier:
             idle = await latencies(asker(api), 40, 0.05)
             dests = [Destination("telegram", 5_000_000 + chat) for chat in range(1, chats + 1)]
             queued = await asyncio.to_thread(queue_anker_alerts, core, dests, NOW)
             elapsed, busy = await fan_out(DeliveryWorker(core, {"telegram": notifier}), asker(api))
-        with core.session() as session:
-            pending = outbox.queue_depth(session)
-        engine.dispose()
+        pending = depth(core)
     await api.stop()
     delivered = len({p["chat_id"] for p in api.sent() if p["chat_id"] != ASKER})
     attempts = len([c for c in api.calls if c.method == "sendMessage"])
