@@ -34,6 +34,11 @@ START = (
     "Send /subscribe with a brand, a model or a cell supplier and I will alert this chat when "
     "something new is recalled.\n\n/help lists every command."
 )
+HELP_NOTE = (
+    "Model numbers are matched whatever the spacing or dashes: PAC20-272, pac20 272 and "
+    "PAC20272 are the same. Data: the U.S. CPSC and community-curated notices from other "
+    "regulators. Always confirm with the official notice linked in each answer."
+)
 HELP = (
     "/check <model or brand> - is it recalled? e.g. /check A1263\n"
     "/subscribe [brand|model|supplier] <name> - get alerts, e.g. /subscribe brand Anker\n"
@@ -41,10 +46,7 @@ HELP = (
     "/subscriptions - what this chat follows\n"
     "/recent - the latest recalls and suspensions\n"
     "/status - when I last checked my sources, and how they are doing\n"
-    "/help - this list\n\n"
-    "Model numbers are matched whatever the spacing or dashes: PAC20-272, pac20 272 and "
-    "PAC20272 are the same. Data: the U.S. CPSC and community-curated notices from other "
-    "regulators. Always confirm with the official notice linked in each answer."
+    "/help - this list\n\n" + HELP_NOTE
 )
 
 # --- /check -------------------------------------------------------------------
@@ -138,5 +140,14 @@ SERVER_MANAGE_ONLY = (
     "In a server, only members with the Manage Server permission can change what a channel follows. "
     "Ask one of them; anyone can still /check a model."
 )
+DISCORD_HELP = (
+    "/check model: - is it recalled? e.g. /check model: A1263\n"
+    "/subscribe name: [type:] [channel:] - get alerts here, or in the channel given "
+    "(in a server: Manage Server permission)\n"
+    "/unsubscribe name: - stop alerts\n"
+    "/subscriptions - what this channel follows\n"
+    "/recent - the latest recalls and suspensions\n"
+    "/status - when I last checked my sources, and how they are doing\n"
+    "/help - this list\n\n" + HELP_NOTE
+)
 DM_NO_CHANNEL = "In a direct message the alerts come here; leave out the channel option."
-DISCORD_OPEN_LIST = "Manage subscriptions"

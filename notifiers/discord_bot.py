@@ -52,6 +52,10 @@ class DiscordHandlers:
         """A slash command: check permission, call the core, render, answer."""
         await self._run(interaction, command, args, interaction.channel_id)
 
+    async def handle_help(self, interaction: discord.Interaction) -> None:
+        """/help, in the words of Discord's slash commands and their options."""
+        await self._answer(interaction, lambda: Reply(messages.DISCORD_HELP), ephemeral=False)
+
     async def handle_subscription(
         self, interaction: discord.Interaction, command: str, name: str, kind: str | None, channel: object
     ) -> None:
@@ -117,13 +121,24 @@ class DiscordHandlers:
                 )
 
     async def handle_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        """Log the failure with its traceback and send one short apology."""
-        logger.error("Discord interaction failed", exc_info=error)
+        """Log the failure with its traceback and send one short apology.
+
+        A command this version does not have (published by an older one) gets the
+        unknown-command sentence instead.
+        """
+        if isinstance(error, app_commands.CommandNotFound):
+            logger.warning(
+                "Discord: /%s is published but not defined here; run `recallbot discord sync-commands`", error.name
+            )
+            text = messages.UNKNOWN_COMMAND.format(name=error.name[:32])
+        else:
+            logger.error("Discord interaction failed", exc_info=error)
+            text = messages.INTERNAL_ERROR
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(messages.INTERNAL_ERROR, ephemeral=True)
+                await interaction.followup.send(text, ephemeral=True)
             else:
-                await interaction.response.send_message(messages.INTERNAL_ERROR, ephemeral=True)
+                await interaction.response.send_message(text, ephemeral=True)
         except discord.HTTPException:
             logger.warning("could not send the apology either")
 
@@ -198,7 +213,7 @@ def build_client(core: Core, guard: InvalidRequestGuard) -> tuple[discord.Client
 
     @tree.command(name="help", description="What I can do")
     async def help_command(interaction: discord.Interaction) -> None:
-        await handlers.handle_command(interaction, "help")
+        await handlers.handle_help(interaction)
 
     @tree.error
     async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:

@@ -114,6 +114,12 @@ async def test_a_ten_thousand_character_query_gets_a_sentence(server, discord_bo
     assert answer["data"]["embeds"] == []
 
 
+async def test_a_command_this_version_lacks_gets_a_sentence(server, discord_bot_running):
+    answer = await server.answer(await server.slash("frobnicate"))  # published by an older version, say
+    assert answer["data"]["content"] == messages.UNKNOWN_COMMAND.format(name="frobnicate")
+    assert answer["data"]["flags"] == 64
+
+
 async def test_an_admin_subscribes_another_channel(server, discord_bot_running, core):
     options = {"name": "Anker", "type": "brand", "channel": str(ALERTS)}
     answer = await server.answer(await server.slash("subscribe", options, resolved=alerts_channel_option()))
@@ -365,12 +371,12 @@ async def test_one_instance_holds_the_gateway_and_another_takes_over(server, pg_
             await eventually(lambda: server.identifies == 1)
             await second.enter_async_context(discord_running(settings, Core(other_engine), gateway_retry=0.1))
             answer = await server.answer(await server.slash("help"))
-            assert answer["data"]["content"] == messages.HELP
+            assert answer["data"]["content"] == messages.DISCORD_HELP
             await asyncio.sleep(0.5)
             assert server.identifies == 1  # the second instance only delivers
             await first.aclose()  # the gateway holder goes away; the other one connects
             await eventually(lambda: server.identifies == 2)
             answer = await server.answer(await server.slash("help"))
-            assert answer["data"]["content"] == messages.HELP
+            assert answer["data"]["content"] == messages.DISCORD_HELP
     finally:
         other_engine.dispose()
