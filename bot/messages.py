@@ -151,3 +151,4 @@ DISCORD_HELP = (
     "/help - this list\n\n" + HELP_NOTE
 )
 DM_NO_CHANNEL = "In a direct message the alerts come here; leave out the channel option."
+CHANNEL_NOT_USABLE = "I can only alert a text channel of this server; pick one from the list, or leave the option out."

@@ -57,12 +57,14 @@ class DiscordHandlers:
         await self._answer(interaction, lambda: Reply(messages.DISCORD_HELP), ephemeral=False)
 
     async def handle_subscription(
-        self, interaction: discord.Interaction, command: str, name: str, kind: str | None, channel: object
+        self,
+        interaction: discord.Interaction,
+        command: str,
+        name: str,
+        kind: str | None,
+        channel: discord.abc.GuildChannel | None,
     ) -> None:
         """/subscribe or /unsubscribe, in this channel or in the one given."""
-        if channel is not None and interaction.guild_id is None:
-            await self._answer(interaction, lambda: Reply(messages.DM_NO_CHANNEL), ephemeral=True)
-            return
         target = channel.id if channel is not None else interaction.channel_id
         where = f"<#{target}>: " if target != interaction.channel_id else ""  # a channel mention pings no one
         await self._run(interaction, command, f"{kind} {name}" if kind else name, target, prefix=where)
@@ -123,14 +125,16 @@ class DiscordHandlers:
     async def handle_error(self, interaction: discord.Interaction, error: Exception) -> None:
         """Log the failure with its traceback and send one short apology.
 
-        A command this version does not have (published by an older one) gets the
-        unknown-command sentence instead.
+        A command this version does not have (published by an older one), or a
+        channel option that cannot be used here, gets a sentence saying so instead.
         """
         if isinstance(error, app_commands.CommandNotFound):
             logger.warning(
                 "Discord: /%s is published but not defined here; run `recallbot discord sync-commands`", error.name
             )
             text = messages.UNKNOWN_COMMAND.format(name=error.name[:32])
+        elif isinstance(error, app_commands.TransformerError):  # the channel option, the one that is converted
+            text = messages.DM_NO_CHANNEL if interaction.guild_id is None else messages.CHANNEL_NOT_USABLE
         else:
             logger.error("Discord interaction failed", exc_info=error)
             text = messages.INTERNAL_ERROR

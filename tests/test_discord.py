@@ -153,6 +153,23 @@ async def test_in_a_dm_subscribe_acts_on_the_person(server, discord_bot_running,
     assert listed["data"]["content"] == "This chat follows:\n- model A1263"
 
 
+async def test_in_a_dm_the_channel_option_gets_a_sentence(server, discord_bot_running, core):
+    options = {"name": "A1263", "channel": str(ALERTS)}
+    answer = await server.answer(await server.slash("subscribe", options, dm=True, resolved=alerts_channel_option()))
+    assert answer["data"]["content"] == messages.DM_NO_CHANNEL
+    assert follows(core, ALERTS) == follows(core, DM_CHANNEL) == []
+
+
+async def test_a_channel_that_is_not_a_text_channel_gets_a_sentence(server, discord_bot_running, core):
+    voice = 910000000000000099
+    resolved = {"channels": {str(voice): fake_discord.channel(voice, "voice") | {"type": 2, "permissions": "2048"}}}
+    answer = await server.answer(
+        await server.slash("subscribe", {"name": "A1263", "channel": str(voice)}, resolved=resolved)
+    )
+    assert answer["data"]["content"] == messages.CHANNEL_NOT_USABLE
+    assert follows(core, voice) == []
+
+
 async def test_a_slow_answer_is_deferred_then_followed_up(server, discord_bot_running, monkeypatch):
     monkeypatch.setattr(discord_bot, "ANSWER_WITHIN", 0.0)
     interaction = await server.slash("recent")
