@@ -306,9 +306,9 @@ def test_gateway_logins_back_off_in_a_crash_loop():
     assert len(logins) < 120  # Discord allows 1,000 a day
 
 
-async def run_process(tmp_path, server, token: str, act=None, block_zstd: bool = False) -> tuple[int, str]:
+async def run_process(tmp_path, server, token: str, act=None, block_zstd=False, env=None) -> tuple[int, str]:
     """Run `recallbot run` with a Discord token; ``act`` runs once it is connected, then SIGTERM."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")} | (env or {})
     if block_zstd:  # without zstandard discord.py asks for zlib-stream
         (tmp_path / "blocked").mkdir()
         (tmp_path / "blocked" / "zstandard.py").write_text("raise ImportError('blocked by the test')\n")
@@ -345,6 +345,23 @@ async def test_recallbot_run_answers_check_through_discord(tmp_path, server, com
     assert "the slash commands changed; run `recallbot discord sync-commands` to publish them" in out
     assert fake_discord.TOKEN not in out
     assert "Traceback" not in out
+
+
+async def test_telegram_and_discord_run_side_by_side(tmp_path, server, bot_api):
+    from tests import fake_telegram
+
+    answers = []
+
+    async def check_both() -> None:
+        bot_api.push_message(5, "/check A1263")
+        answers.append(await server.answer(await server.slash("check", {"model": "A1263"}), timeout=30))
+        await eventually(lambda: bot_api.sent(5), timeout=30)
+
+    telegram = {"RECALLBOT_TELEGRAM__TOKEN": fake_telegram.TOKEN, "RECALLBOT_TELEGRAM__API_BASE_URL": bot_api.base_url}
+    code, out = await run_process(tmp_path, server, fake_discord.TOKEN, check_both, env=telegram)
+    assert code == 0, out
+    assert answers[0]["data"]["content"] == "Yes: A1263 is named in 1 notice."
+    assert bot_api.sent(5)[0]["text"].startswith("Yes: A1263 is named in 1 notice.")
 
 
 async def test_a_bad_discord_token_stops_start_up_with_one_sentence(tmp_path, server):
