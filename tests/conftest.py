@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,27 @@ from storage.db import make_engine, migrate
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock a test moves by hand; pass it as a core's clock."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 10.0, every: float = 0.02) -> None:
+    """Wait until ``condition()`` is true, failing the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(every)
 
 
 def slice_records() -> list[dict]:

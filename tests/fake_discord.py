@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
 import zlib
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.loopback import SendWindow, serve
 
 TOKEN = "fake-discord-bot-token.for-tests-only"
 APP_ID = 900000000000000001
@@ -79,7 +79,7 @@ class FakeDiscord:
         self.token = token
         self.max_per_second = max_per_second  # enforce a send rate on channel messages, answering 429 above it
         self.too_many = 0
-        self._sent_at: deque[float] = deque()
+        self._window = SendWindow(max_per_second) if max_per_second else None
         self.requests: list[Request] = []
         self.messages: dict[int, list[dict]] = {}  # channel id -> message bodies, repeats by nonce dropped
         self.callbacks: dict[int, dict] = {}  # interaction id -> callback body
@@ -109,11 +109,7 @@ class FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self._runner, self.port = await serve(app)
 
     async def stop(self) -> None:
         for session in self.sessions:
@@ -132,8 +128,8 @@ class FakeDiscord:
         if not interaction_call and request.headers.get("Authorization") != f"Bot {self.token}":
             record.status = 401
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
-        if self.max_per_second and request.method == "POST" and path.startswith("/channels/"):
-            wait = self._over_rate()
+        if self._window and request.method == "POST" and path.startswith("/channels/"):
+            wait = self._window.admit()
             if wait:
                 self.too_many += 1
                 record.status = 429
@@ -174,16 +170,6 @@ class FakeDiscord:
         if parts[0] == "webhooks" and method == "PATCH":
             return 200, self._message(0, body)
         return 404, {"message": "404: Not Found", "code": 0}
-
-    def _over_rate(self) -> float:
-        """Count a send in the last second; return how long to wait if it is one too many."""
-        now = time.monotonic()
-        while self._sent_at and self._sent_at[0] <= now - 1.0:
-            self._sent_at.popleft()
-        if len(self._sent_at) >= self.max_per_second:
-            return self._sent_at[0] + 1.0 - now
-        self._sent_at.append(now)
-        return 0.0
 
     def _channel_message(self, channel_id: int, body: dict) -> tuple[int, Any]:
         if channel_id in self.failures:

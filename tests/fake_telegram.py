@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback import SendWindow, serve
+
 TOKEN = "123456:TEST-token-for-the-fake-server"
 BOT = {
     "id": 123456,
@@ -49,7 +51,7 @@ class FakeBotApi:
         self.members: dict[tuple[int, int], str] = {}  # (chat, user) -> status
         self.max_per_second = max_per_second  # enforce a send rate, answering 429 above it
         self.too_many = 0
-        self._sent_at: list[float] = []
+        self._window = SendWindow(max_per_second) if max_per_second else None
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
@@ -67,11 +69,7 @@ class FakeBotApi:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self._runner, self.port = await serve(app)
 
     async def stop(self) -> None:
         self._closing = True
@@ -255,15 +253,10 @@ class FakeBotApi:
         return member
 
     def _rate_limited(self) -> web.Response | None:
-        if self.max_per_second is None:
+        if self._window is None or not self._window.admit():
             return None
-        now = time.monotonic()
-        self._sent_at = [t for t in self._sent_at if now - t < 1.0]
-        if len(self._sent_at) >= self.max_per_second:
-            self.too_many += 1
-            return self._error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
-        self._sent_at.append(now)
-        return None
+        self.too_many += 1
+        return self._error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
 
     @staticmethod
     def _error(code: int, description: str, parameters: dict | None = None) -> web.Response:

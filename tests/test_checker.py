@@ -18,21 +18,10 @@ from bot.sources.curated import CuratedSource
 from storage import outbox
 from storage.sources import get_state
 from storage.tables import DeliveryRow
-from tests.conftest import slice_records
+from tests.conftest import Clock, slice_records
 
 START = datetime(2025, 10, 15, 12, 0, tzinfo=UTC)
 API = "https://cpsc.test/RestWebServices/Recall"
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class FakeCpsc:

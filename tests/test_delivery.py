@@ -14,8 +14,7 @@ from bot.delivery import MAX_ATTEMPTS, PAUSE_AFTER, DeliveryWorker, Limits, Outc
 from bot.events import Alert, Destination
 from storage import outbox, repo
 from storage.tables import DeliveryRow
-from tests.conftest import slice_event, subscribe_and_queue
-from tests.test_checker import Clock
+from tests.conftest import Clock, slice_event, subscribe_and_queue
 
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 

@@ -22,18 +22,8 @@ from notifiers import discord_bot
 from notifiers.discord_lifecycle import connect_delay, discord_running
 from storage import outbox, repo
 from tests import fake_discord
-from tests.conftest import NOW, slice_event, subscribe_and_queue
+from tests.conftest import NOW, Clock, eventually, slice_event, subscribe_and_queue
 from tests.fake_discord import ADMIN, ALERTS, DM_CHANNEL, GENERAL, GUILD_ID, MEMBER, SEND_MESSAGES, FakeDiscord
-
-
-class Clock:
-    """A clock a test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
@@ -55,7 +45,7 @@ def config(server: FakeDiscord, **overrides) -> DiscordConfig:
 
 @pytest.fixture
 async def discord_bot_running(server, core):
-    core.clock = Clock()
+    core.clock = Clock(NOW)
     async with discord_running(config(server, command_guild_id=GUILD_ID), core) as notifier:
         await asyncio.wait_for(server.ready.wait(), 10)
         yield notifier
@@ -186,7 +176,7 @@ async def test_a_new_recall_alerts_the_subscribed_channel_as_an_embed(server, di
     await server.answer(await server.slash("subscribe", options, resolved=alerts_channel_option()))
     queued = subscribe_and_queue(core, slice_event("25338"), [], "model", "A1263", "A1263", NOW + timedelta(minutes=1))
     assert queued == 1
-    core.clock.now += timedelta(minutes=1)
+    core.clock.advance(minutes=1)
     await DeliveryWorker(core, {"discord": discord_bot_running}).drain()
     [alert] = server.messages[ALERTS]
     with core.session() as session:
@@ -214,7 +204,7 @@ async def test_a_channel_that_lost_its_permissions_is_paused(server, discord_bot
     worker = DeliveryWorker(core, {"discord": discord_bot_running})
     for _ in range(3):  # gone three times in a row: paused
         await worker.drain()
-        core.clock.now += timedelta(hours=1)
+        core.clock.advance(hours=1)
     assert "50013" in paused(core, ALERTS)
     with core.session() as session:
         [delivery] = outbox.deliveries_for(session, dest)
@@ -224,14 +214,6 @@ async def test_a_channel_that_lost_its_permissions_is_paused(server, discord_bot
     options = {"name": "A1263", "channel": str(ALERTS)}
     await server.answer(await server.slash("subscribe", options, resolved=alerts_channel_option()))
     assert paused(core, ALERTS) is None
-
-
-async def eventually(condition, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out waiting")
 
 
 async def test_removal_from_the_server_pauses_its_channels(server, discord_bot_running, core, caplog):

@@ -47,8 +47,13 @@ async def server(monkeypatch):
 
 
 @pytest.fixture
-async def notifier(server):
-    guard = InvalidRequestGuard(budget=3, window=600.0, clock=Ticks())
+def ticks() -> Ticks:
+    return Ticks()
+
+
+@pytest.fixture
+async def notifier(server, ticks):
+    guard = InvalidRequestGuard(budget=3, window=600.0, clock=ticks)
     client = discord.Client(intents=discord.Intents(guilds=True), http_trace=guard.trace_config())
     await client.login(fake_discord.TOKEN)
     yield DiscordNotifier(client, guard)
@@ -84,7 +89,7 @@ async def test_platform_errors_map_to_outcomes(server, notifier, status, code, k
     assert outcome.error == f"{status} {code}: scripted"
 
 
-async def test_sending_stops_before_too_many_invalid_requests(server, notifier):
+async def test_sending_stops_before_too_many_invalid_requests(server, notifier, ticks):
     server.failures[ALERTS] = (403, 50013, "Missing Permissions")
     for _ in range(3):
         assert (await notifier.send(alert(ALERTS))).kind is OutcomeKind.GONE
@@ -92,7 +97,7 @@ async def test_sending_stops_before_too_many_invalid_requests(server, notifier):
     held = await notifier.send(alert(GENERAL))
     assert held.kind is OutcomeKind.RETRY and held.retry_after == 600.0
     assert len(server.requests) == before  # nothing was sent while holding back
-    notifier.guard._clock.now += 600.0
+    ticks.now += 600.0
     assert (await notifier.send(alert(GENERAL))).kind is OutcomeKind.SENT
 
 
@@ -125,6 +130,7 @@ def test_a_long_reply_is_split_over_messages():
     events = [e for e in (slice_event(r["RecallNumber"]) for r in slice_records()[:12])]
     matches = tuple(Match(dataclasses.replace(e, hazard="Burns. " * 140), "") for e in events)
     pages = reply_pages(Reply("Line of text.\n" * 200, matches=matches, footer="...and 3 more."))
+    assert sum(1 for p in pages if p.embeds) >= 3  # the 12 embeds did not fit in one message
     assert all(len(p.content or "") <= CONTENT_LIMIT for p in pages)
     assert all(len(p.embeds) <= EMBEDS_PER_MESSAGE for p in pages)
     assert all(sum(len(e) for e in p.embeds) <= EMBED_TOTAL_LIMIT for p in pages)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 from datetime import UTC, datetime
 
 from sqlmodel import func, select
@@ -16,7 +15,7 @@ from bot.dataset import load_bundled
 from bot.events import Destination
 from storage import outbox, repo
 from storage.tables import InstanceRow
-from tests.conftest import slice_event, subscribe_and_queue
+from tests.conftest import eventually, slice_event, subscribe_and_queue
 from tests.fake_telegram import TOKEN
 
 CHATS = 2000
@@ -49,13 +48,6 @@ async def start(url: str, api, tmp_path, n: int) -> asyncio.subprocess.Process:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
-
-
-async def wait_until(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 def busiest_window(api, seconds: float) -> int:
@@ -93,14 +85,14 @@ async def test_three_instances_share_the_work_the_budget_and_the_checker(pg_engi
     url = pg_engine.url.render_as_string(hide_password=False)
     procs = [await start(url, api, tmp_path, n) for n in range(3)]
     try:
-        await wait_until(lambda: last_check(core) is not None, 30)  # one of them checked
+        await eventually(lambda: last_check(core) is not None, 30, every=0.1)  # one of them checked
         # Shares are learnt from heartbeats: an instance that joins mid-fan-out can push the total
         # over the budget for up to one beat (1 s), so the budget is measured with all three up.
-        await wait_until(lambda: live_instances(core) == 3, 30)
+        await eventually(lambda: live_instances(core) == 3, 30, every=0.1)
 
         # 2,000 alerts, three deliverers: each chat exactly once, the budget held in total.
         assert await asyncio.to_thread(queue, core, 1, CHATS) == CHATS
-        await wait_until(lambda: len(api.sent()) >= CHATS, 120)
+        await eventually(lambda: len(api.sent()) >= CHATS, 120, every=0.1)
         await asyncio.sleep(1)
         chats = [p["chat_id"] for p in api.sent()]
         assert sorted(chats) == list(range(1, CHATS + 1))
@@ -115,19 +107,19 @@ async def test_three_instances_share_the_work_the_budget_and_the_checker(pg_engi
             await proc.wait()
             break
         killed, procs = procs[0], procs[1:]
-        await wait_until(lambda: last_check(core) != before, 25)
+        await eventually(lambda: last_check(core) != before, 25, every=0.1)
         assert killed.returncode == -signal.SIGKILL
 
         # An instance killed in the middle of a batch loses nothing: its claims come back.
         sent_before = len(api.sent())
         assert await asyncio.to_thread(queue, core, 10_001, 600) == 600
-        await wait_until(lambda: len(api.sent()) >= sent_before + 100, 30)
+        await eventually(lambda: len(api.sent()) >= sent_before + 100, 30, every=0.1)
         procs[0].send_signal(signal.SIGKILL)
         await procs[0].wait()
-        await wait_until(lambda: {p["chat_id"] for p in api.sent()} >= set(range(10_001, 10_601)), 120)
+        await eventually(lambda: {p["chat_id"] for p in api.sent()} >= set(range(10_001, 10_601)), 120, every=0.1)
         # Alerts the killed instance sent but never recorded come back when their lease ends
         # (60 s) and are sent again: nothing stays in the queue.
-        await wait_until(lambda: queue_depth(core) == 0, 120)
+        await eventually(lambda: queue_depth(core) == 0, 120, every=0.1)
     finally:
         for proc in procs:
             if proc.returncode is None:

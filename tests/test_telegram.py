@@ -20,17 +20,10 @@ from bot.events import Destination
 from notifiers.telegram_bot import telegram_running
 from storage import outbox, repo
 from tests import fake_telegram
-from tests.conftest import slice_event, subscribe_and_queue
+from tests.conftest import eventually, slice_event, subscribe_and_queue
 
 GROUP = -1001234567890
 ADMIN, MEMBER = 7, 8
-
-
-async def until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -68,7 +61,7 @@ async def test_start_up_registers_the_command_menu(api, telegram):
 
 async def test_check_in_a_private_chat_answers_with_buttons(api, telegram):
     api.push_message(5, "/check PAC20-272")
-    await until(lambda: api.sent(5))
+    await eventually(lambda: api.sent(5))
     [reply] = api.sent(5)
     assert reply["parse_mode"] == "HTML"
     assert reply["text"].startswith("Yes: PAC20-272 is named in 1 notice.")
@@ -79,34 +72,34 @@ async def test_check_in_a_private_chat_answers_with_buttons(api, telegram):
 
 async def test_check_without_argument_answers_with_usage(api, telegram):
     api.push_message(5, "/check")
-    await until(lambda: api.sent(5))
+    await eventually(lambda: api.sent(5))
     assert api.sent(5)[0]["text"] == messages.EMPTY_QUERY.format(what="model or brand")
 
 
 async def test_unknown_command_in_a_private_chat_gets_a_sentence(api, telegram):
     api.push_message(5, "/frobnicate")
-    await until(lambda: api.sent(5))
+    await eventually(lambda: api.sent(5))
     assert api.sent(5)[0]["text"] == messages.UNKNOWN_COMMAND.format(name="frobnicate")
 
 
 async def test_in_a_group_anyone_checks_but_only_admins_subscribe(api, telegram, core):
     api.members[(GROUP, ADMIN)] = "administrator"
     api.push_message(GROUP, "/check@RecallBot A1263", user_id=MEMBER, chat_type="supergroup")
-    await until(lambda: len(api.sent(GROUP)) == 1)
+    await eventually(lambda: len(api.sent(GROUP)) == 1)
     assert api.sent(GROUP)[0]["text"].startswith("Yes: A1263 is named in 1 notice.")
     api.push_message(GROUP, "/subscribe brand Anker", user_id=MEMBER, chat_type="supergroup")
-    await until(lambda: len(api.sent(GROUP)) == 2)
+    await eventually(lambda: len(api.sent(GROUP)) == 2)
     assert api.sent(GROUP)[1]["text"] == messages.GROUP_ADMIN_ONLY
     assert follows(core, GROUP) == []
     api.push_message(GROUP, "/subscribe@RecallBot brand Anker", user_id=ADMIN, chat_type="supergroup")
-    await until(lambda: len(api.sent(GROUP)) >= 3)
+    await eventually(lambda: len(api.sent(GROUP)) >= 3)
     assert api.sent(GROUP)[2]["text"].startswith("Done: this chat now follows brand Anker.")
     assert follows(core, GROUP) == [("brand", "anker")]
 
 
 async def test_a_button_press_runs_its_command_and_is_answered(api, telegram, core):
     query = api.push_callback(5, "subscribe model PAC20-272")
-    await until(lambda: api.sent(5))
+    await eventually(lambda: api.sent(5))
     [answer] = [c for c in api.calls if c.method == "answerCallbackQuery"]
     assert answer.params["callback_query_id"] == query
     assert answer.params["text"].startswith("Done: this chat now follows model PAC20-272.")
@@ -131,7 +124,7 @@ async def test_a_new_recall_alerts_subscribed_chats_and_honours_retry_after(api,
 
 async def test_a_kicked_update_pauses_the_chat_at_once(api, telegram, core):
     api.push_kicked(GROUP)
-    await until(lambda: paused(core, GROUP))
+    await eventually(lambda: paused(core, GROUP))
     assert "removed" in paused(core, GROUP)
 
 
@@ -144,9 +137,9 @@ async def test_a_migrated_group_keeps_its_subscriptions(api, telegram, core):
     old, new = -4001, -1004001
     api.members[(old, ADMIN)] = "creator"
     api.push_message(old, "/subscribe brand Anker", user_id=ADMIN, chat_type="group")
-    await until(lambda: follows(core, old))
+    await eventually(lambda: follows(core, old))
     api.push_migration(old, new)
-    await until(lambda: follows(core, new))
+    await eventually(lambda: follows(core, new))
     assert follows(core, old) == []
 
 
@@ -220,12 +213,12 @@ async def test_only_one_instance_polls_and_another_takes_over(api, pg_engine):
         async with AsyncExitStack() as first, telegram_running(config(api), Core(other_engine), poller_retry=0.1):
             await first.enter_async_context(telegram_running(config(api), Core(pg_engine), poller_retry=0.1))
             api.push_message(5, "/help")
-            await until(lambda: api.sent(5))
+            await eventually(lambda: api.sent(5))
             await asyncio.sleep(0.5)
             assert len(api.sent(5)) == 1
             await first.aclose()  # the polling instance goes away; the other one takes over
             api.push_message(6, "/help")
-            await until(lambda: api.sent(6))
+            await eventually(lambda: api.sent(6))
         assert api.conflicts == 0
     finally:
         other_engine.dispose()

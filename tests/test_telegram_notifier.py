@@ -101,7 +101,7 @@ async def test_worker_delivers_through_telegram_and_holds_back_only_the_flooded_
     from bot.commands import Core
     from bot.dataset import store_events
     from bot.delivery import DeliveryWorker
-    from tests.test_checker import Clock
+    from tests.conftest import Clock
 
     clock = Clock(T0)
     core = Core(engine, clock=clock)
