@@ -17,29 +17,17 @@ from discord import app_commands
 from discord.app_commands import Choice
 
 from bot import messages
-from bot.commands import Button, Core, Reply, dispatch
+from bot.commands import Core, Reply, dispatch
 from bot.events import Destination
-from notifiers.discord_notifier import MANAGE_ID, NO_MENTIONS, PLATFORM, InvalidRequestGuard
-from notifiers.discord_render import reply_pages
+from notifiers.discord_notifier import NO_MENTIONS, PLATFORM, InvalidRequestGuard
+from notifiers.discord_render import ALERT_BUTTON, BUTTON_PREFIX, buttons_view, reply_pages
 from storage import outbox
 
 logger = logging.getLogger(__name__)
 
 ANSWER_WITHIN = 2.0  # Discord drops an interaction not answered in 3 s: defer after 2
-BUTTON_PREFIX = "recallbot:"
 MUTATING = {"subscribe", "unsubscribe"}
 TYPE_CHOICES = [Choice(name=kind, value=kind) for kind in ("brand", "model", "supplier")]
-
-
-def buttons_view(buttons: tuple[Button, ...]) -> discord.ui.View | None:
-    """Return the reply's buttons (at most 25); a command too long for a custom id is left out."""
-    view = discord.ui.View(timeout=None)
-    for button in buttons:
-        custom_id = BUTTON_PREFIX + button.command
-        if len(custom_id) <= 100 and len(view.children) < 25:
-            view.add_item(discord.ui.Button(label=button.label[:80], custom_id=custom_id))
-    view.stop()  # a layout only: presses arrive through the client's interaction listener
-    return view if view.children else None
 
 
 @dataclass
@@ -77,7 +65,7 @@ class DiscordHandlers:
         command, _, args = custom_id.removeprefix(BUTTON_PREFIX).partition(" ")
         # The alert's button opens the list of what the channel follows, each with its own
         # Unsubscribe button; in a server it is for those who may change subscriptions.
-        manage = custom_id == MANAGE_ID or command in MUTATING
+        manage = command == ALERT_BUTTON.command
         await self._run(interaction, command, args, interaction.channel_id, ephemeral=True, manage=manage)
 
     async def _run(
@@ -159,49 +147,57 @@ class DiscordHandlers:
             session.commit()
 
 
+def subscription_command(
+    handlers: DiscordHandlers, command: str, description: str, *, kind_help: str, channel_help: str
+) -> app_commands.Command:
+    """Return /subscribe or /unsubscribe: same options, Manage Server by default in servers."""
+
+    @app_commands.describe(
+        name="Brand, model number or cell supplier, e.g. Anker, A1263 or Amprius", kind=kind_help, channel=channel_help
+    )
+    @app_commands.rename(kind="type")
+    @app_commands.choices(kind=TYPE_CHOICES)
+    @app_commands.default_permissions(manage_guild=True)
+    async def callback(
+        interaction: discord.Interaction,
+        name: str,
+        kind: Choice[str] | None = None,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        await handlers.handle_subscription(interaction, command, name, kind and kind.value, channel)
+
+    return app_commands.Command(name=command, description=description, callback=callback)
+
+
 def build_client(core: Core, guard: InvalidRequestGuard) -> tuple[discord.Client, app_commands.CommandTree]:
     """Return the gateway client and its command tree with every command and event registered."""
     client = discord.Client(intents=discord.Intents(guilds=True), http_trace=guard.trace_config())
     tree = app_commands.CommandTree(client)
     handlers = DiscordHandlers(core)
-    name_help = "Brand, model number or cell supplier, e.g. Anker, A1263 or Amprius"
 
     @tree.command(description="Is a model, brand or cell supplier named in a recall? e.g. PAC20-272")
     @app_commands.describe(model="The model number printed on the device, or a brand or supplier name")
     async def check(interaction: discord.Interaction, model: str) -> None:
         await handlers.handle_command(interaction, "check", model)
 
-    @tree.command(description="Get alerts in this channel (or DM) for a brand, model or cell supplier")
-    @app_commands.describe(
-        name=name_help,
-        kind="What the name is; left out, I work it out",
-        channel="In a server: the channel to alert (default: this one)",
+    tree.add_command(
+        subscription_command(
+            handlers,
+            "subscribe",
+            "Get alerts in this channel (or DM) for a brand, model or cell supplier",
+            kind_help="What the name is; left out, I work it out",
+            channel_help="In a server: the channel to alert (default: this one)",
+        )
     )
-    @app_commands.rename(kind="type")
-    @app_commands.choices(kind=TYPE_CHOICES)
-    @app_commands.default_permissions(manage_guild=True)
-    async def subscribe(
-        interaction: discord.Interaction,
-        name: str,
-        kind: Choice[str] | None = None,
-        channel: discord.TextChannel | None = None,
-    ) -> None:
-        await handlers.handle_subscription(interaction, "subscribe", name, kind and kind.value, channel)
-
-    @tree.command(description="Stop alerts for a brand, model or cell supplier")
-    @app_commands.describe(
-        name=name_help, kind="What the name is; left out, every type of that name", channel="In a server: the channel"
+    tree.add_command(
+        subscription_command(
+            handlers,
+            "unsubscribe",
+            "Stop alerts for a brand, model or cell supplier",
+            kind_help="What the name is; left out, every type of that name",
+            channel_help="In a server: the channel",
+        )
     )
-    @app_commands.rename(kind="type")
-    @app_commands.choices(kind=TYPE_CHOICES)
-    @app_commands.default_permissions(manage_guild=True)
-    async def unsubscribe(
-        interaction: discord.Interaction,
-        name: str,
-        kind: Choice[str] | None = None,
-        channel: discord.TextChannel | None = None,
-    ) -> None:
-        await handlers.handle_subscription(interaction, "unsubscribe", name, kind and kind.value, channel)
 
     @tree.command(description="What this channel (or DM) follows")
     async def subscriptions(interaction: discord.Interaction) -> None:

@@ -17,6 +17,7 @@ import aiohttp
 import discord
 import yarl
 from discord import app_commands
+from sqlmodel import Session
 
 from bot.app import StartupError
 from bot.commands import Core
@@ -64,7 +65,7 @@ async def sync_commands(
     if guild is not None:
         tree.copy_global_to(guild=guild)
     digest = commands_digest(tree, guild)
-    name = f"discord_commands:{client.application_id}:{guild_id or 'global'}"
+    name = _digest_name(client, guild_id)
     with core.session() as session:
         if not force and repo.get_meta(session, name) == digest:
             return False
@@ -96,16 +97,25 @@ def connect_delay(history: list[datetime], now: datetime) -> float:
     return min(900.0, 10.0 * 2 ** (recent - 3))
 
 
-def _login_history(core: Core, record: bool) -> tuple[list[datetime], datetime]:
+def _logins(session: Session, now: datetime) -> list[datetime]:
+    """Return the gateway logins of the last day, as recorded in the database."""
+    history = [datetime.fromisoformat(t) for t in json.loads(repo.get_meta(session, CONNECTS_META) or "[]")]
+    return [t for t in history if now - t < timedelta(days=1)]
+
+
+def _recent_logins(core: Core) -> tuple[list[datetime], datetime]:
     now = core.clock()
     with core.session() as session:
-        history = [datetime.fromisoformat(t) for t in json.loads(repo.get_meta(session, CONNECTS_META) or "[]")]
-        history = [t for t in history if now - t < timedelta(days=1)]
-        if record:
-            history.append(now)
-            repo.set_meta(session, CONNECTS_META, json.dumps([t.isoformat() for t in history[-50:]]))
-            session.commit()
-    return history, now
+        return _logins(session, now), now
+
+
+def _record_login(core: Core) -> None:
+    """Add a gateway login to the record (the last 50 are kept)."""
+    now = core.clock()
+    with core.session() as session:
+        history = [*_logins(session, now), now][-50:]
+        repo.set_meta(session, CONNECTS_META, json.dumps([t.isoformat() for t in history]))
+        session.commit()
 
 
 class GatewayHolder:
@@ -127,12 +137,12 @@ class GatewayHolder:
             await asyncio.sleep(retry_every)
         token = self.client.http.token or ""
         while True:
-            history, now = await asyncio.to_thread(_login_history, self.core, False)
+            history, now = await asyncio.to_thread(_recent_logins, self.core)
             delay = connect_delay(history, now)
             if delay:
                 logger.warning("Discord: %d gateway logins in the last day; waiting %.0f s", len(history), delay)
                 await asyncio.sleep(delay)
-            await asyncio.to_thread(_login_history, self.core, True)
+            await asyncio.to_thread(_record_login, self.core)
             try:
                 if self.client.is_closed():  # connect() closed it on a close code it cannot resume from
                     self.client = self.make_client()
@@ -212,9 +222,14 @@ async def discord_running(
         await sender.close()
 
 
+def _digest_name(client: discord.Client, guild_id: int | None) -> str:
+    """Return the meta key under which the published commands' digest is kept."""
+    return f"discord_commands:{client.application_id}:{guild_id or 'global'}"
+
+
 def _unsynced(core: Core, client: discord.Client, tree: app_commands.CommandTree) -> bool:
     with core.session() as session:
-        return repo.get_meta(session, f"discord_commands:{client.application_id}:global") != commands_digest(tree, None)
+        return repo.get_meta(session, _digest_name(client, None)) != commands_digest(tree, None)
 
 
 async def sync_global(config: DiscordConfig, core: Core, force: bool) -> bool:

@@ -13,10 +13,9 @@ from collections.abc import Callable
 import aiohttp
 import discord
 
-from bot import messages
 from bot.delivery import Limits, Outcome, OutcomeKind
 from bot.events import Alert
-from notifiers.discord_render import alert_page
+from notifiers.discord_render import ALERT_BUTTON, alert_page, buttons_view
 
 PLATFORM = "discord"
 # Discord allows 50 requests a second per bot and 5 messages per 5 seconds in a channel.
@@ -29,7 +28,6 @@ INVALID_STATUSES = {401, 403, 429}
 INVALID_WINDOW = 600.0
 INVALID_BUDGET = 5000
 NO_MENTIONS = discord.AllowedMentions.none()
-MANAGE_ID = "recallbot:subscriptions"
 
 
 class InvalidRequestGuard:
@@ -87,14 +85,6 @@ def classify(error: Exception) -> Outcome:
     return Outcome(OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}"[:500])
 
 
-def manage_view() -> discord.ui.View:
-    """Return the button under an alert; presses are handled by the client's interaction listener."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(discord.ui.Button(label=messages.BUTTON_UNSUBSCRIBE, custom_id=MANAGE_ID))
-    view.stop()  # a layout only: a stopped view is not kept in memory for every message sent
-    return view
-
-
 class DiscordNotifier:
     """Sends alerts as embeds to channels and DMs through a logged-in discord.py client."""
 
@@ -104,6 +94,7 @@ class DiscordNotifier:
         self.client = client
         self.guard = guard
         self.limits = limits
+        self._buttons = buttons_view((ALERT_BUTTON,))  # the same under every alert: built once
 
     def is_group(self, chat_id: int) -> bool:
         return False  # Discord limits each channel alike
@@ -120,7 +111,7 @@ class DiscordNotifier:
                 embeds=page.embeds,
                 nonce=str(alert.id),  # Discord drops a second message with the same nonce (a retry after a crash)
                 allowed_mentions=NO_MENTIONS,
-                view=manage_view(),
+                view=self._buttons,
             )
         except (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as error:
             return classify(error)

@@ -13,20 +13,20 @@ from dataclasses import dataclass, field
 import discord
 
 from bot import messages
-from bot.commands import Reply
+from bot.commands import Button, Reply
 from bot.events import Alert, Event, EventKind
 from bot.render import alert_title, event_fields, event_heading
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
-FIELD_NAME_LIMIT = 256
 FIELD_VALUE_LIMIT = 1024
 FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
 RECALL_COLOUR = discord.Colour(0xC62828)  # red: a product to stop using
 SUSPENSION_COLOUR = discord.Colour(0xEF6C00)  # orange: potentially affected
+BUTTON_PREFIX = "recallbot:"  # a button's custom id is this and the command it runs
 TRIMMED = "… (trimmed; the official notice has it all)"
 TRIMMED_NO_LINK = "… (trimmed)"
 
@@ -47,15 +47,12 @@ def trim(text: str, limit: int, has_link: bool = True) -> str:
     return text[: max(0, limit - len(tail))].rstrip() + tail
 
 
-def embed_size(embed: discord.Embed) -> int:
-    """Return how many characters Discord counts towards an embed's 6,000."""
-    return len(embed)
+def event_embed(event: Event, why: str | None = None) -> discord.Embed:
+    """Return an embed for one event; the longest fields are trimmed until it fits in 6,000 characters.
 
-
-def event_embed(event: Event, why: str | None = None, budget: int = EMBED_TOTAL_LIMIT) -> discord.Embed:
-    """Return an embed for one event; the longest fields are trimmed until it fits ``budget``."""
+    ``len(embed)`` is discord.py's count of the characters Discord holds against that limit.
+    """
     linked = bool(event.url)
-    values = [(label, value or messages.UNKNOWN) for label, value in event_fields(event)]
     description = f"**{messages.LABEL_WHY}:** {why}" if why else ""
     if event.kind is EventKind.SUSPENSION:
         description = f"{description}\n{messages.POTENTIALLY_AFFECTED}".strip()
@@ -69,10 +66,10 @@ def event_embed(event: Event, why: str | None = None, budget: int = EMBED_TOTAL_
             colour=SUSPENSION_COLOUR if event.kind is EventKind.SUSPENSION else RECALL_COLOUR,
             description=trim(description, min(DESCRIPTION_LIMIT, limit * 4), linked) or None,
         )
-        for label, value in values:
-            embed.add_field(name=label[:FIELD_NAME_LIMIT], value=trim(value, limit, linked), inline=False)
+        for label, value in event_fields(event):  # labels are short; values may be long
+            embed.add_field(name=label, value=trim(value, limit, linked), inline=False)
         embed.set_footer(text=footer)
-        if embed_size(embed) <= budget or limit <= 64:
+        if len(embed) <= EMBED_TOTAL_LIMIT or limit <= 64:
             return embed
         limit //= 2
 
@@ -82,7 +79,7 @@ def _pack(content: str | None, embeds: list[discord.Embed]) -> list[Page]:
     pages = [Page(content)]
     used = 0
     for embed in embeds:
-        size = embed_size(embed)
+        size = len(embed)
         page = pages[-1]
         if len(page.embeds) >= EMBEDS_PER_MESSAGE or (page.embeds and used + size > EMBED_TOTAL_LIMIT):
             pages.append(Page())
@@ -127,3 +124,18 @@ def alert_page(alert: Alert) -> Page:
     """Render an alert as one message: its title, and the event's embed with why it came here."""
     why = "; ".join(alert.reasons)
     return Page(alert_title(alert), [event_embed(alert.event, why)])
+
+
+# Under every alert: it lists what the channel follows, each with its own Unsubscribe button.
+ALERT_BUTTON = Button(messages.BUTTON_UNSUBSCRIBE, "subscriptions")
+
+
+def buttons_view(buttons: tuple[Button, ...]) -> discord.ui.View | None:
+    """Return the reply's buttons (at most 25); a command too long for a custom id is left out."""
+    view = discord.ui.View(timeout=None)
+    for button in buttons:
+        custom_id = BUTTON_PREFIX + button.command
+        if len(custom_id) <= 100 and len(view.children) < 25:
+            view.add_item(discord.ui.Button(label=button.label[:80], custom_id=custom_id))
+    view.stop()  # a layout only: presses arrive through the client's interaction listener
+    return view if view.children else None
