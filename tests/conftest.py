@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -27,6 +28,23 @@ from storage.db import make_engine, migrate
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
+
+
+RECALLBOT = [sys.executable, "-m", "bot.cli"]  # the command line, as a user runs it
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """Return this environment without the developer's RECALLBOT_ settings, plus ``values``."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")} | values
+
+
+async def start_recallbot(
+    *args: str, cwd: Path, env: dict[str, str], quiet: bool = False
+) -> asyncio.subprocess.Process:
+    """Start `recallbot ARGS` as a subprocess; its output (both streams) is piped, or dropped if ``quiet``."""
+    stdout = asyncio.subprocess.DEVNULL if quiet else asyncio.subprocess.PIPE
+    stderr = asyncio.subprocess.DEVNULL if quiet else asyncio.subprocess.STDOUT
+    return await asyncio.create_subprocess_exec(*RECALLBOT, *args, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
 
 
 class Clock:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 
+from tests.conftest import RECALLBOT, clean_env
+
 
 def recallbot(tmp_path, *args, stdin="", env=None):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [*RECALLBOT, *args],
         cwd=tmp_path,
         input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**clean, **(env or {})},
+        env=clean_env(**(env or {})),
     )
 
 

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from datetime import timedelta
 
 import discord
@@ -22,7 +21,7 @@ from notifiers import discord_bot
 from notifiers.discord_lifecycle import connect_delay, discord_running
 from storage import outbox, repo
 from tests import fake_discord
-from tests.conftest import NOW, Clock, eventually, slice_event, subscribe_and_queue
+from tests.conftest import NOW, Clock, clean_env, eventually, slice_event, start_recallbot, subscribe_and_queue
 from tests.fake_discord import ADMIN, ALERTS, DM_CHANNEL, GENERAL, GUILD_ID, MEMBER, SEND_MESSAGES, FakeDiscord
 
 
@@ -290,7 +289,7 @@ def test_gateway_logins_back_off_in_a_crash_loop():
 
 async def run_process(tmp_path, server, token: str, act=None, block_zstd=False, env=None) -> tuple[int, str]:
     """Run `recallbot run` with a Discord token; ``act`` runs once it is connected, then SIGTERM."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")} | (env or {})
+    environ = clean_env(**(env or {}))
     if block_zstd:  # without zstandard discord.py asks for zlib-stream
         (tmp_path / "blocked").mkdir()
         (tmp_path / "blocked" / "zstandard.py").write_text("raise ImportError('blocked by the test')\n")
@@ -300,10 +299,7 @@ async def run_process(tmp_path, server, token: str, act=None, block_zstd=False, 
         "RECALLBOT_DISCORD__API_BASE_URL": server.api_base_url,
         "RECALLBOT_DISCORD__GATEWAY_URL": server.gateway_url,
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=environ,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    proc = await start_recallbot("run", cwd=tmp_path, env=environ)
     if act is not None:
         await asyncio.wait_for(server.ready.wait(), 60)
         await act()
@@ -354,14 +350,12 @@ async def test_a_bad_discord_token_stops_start_up_with_one_sentence(tmp_path, se
 
 
 async def test_sync_commands_publishes_globally_once(tmp_path, server):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
-    environ |= {"RECALLBOT_DISCORD__TOKEN": fake_discord.TOKEN, "RECALLBOT_DISCORD__API_BASE_URL": server.api_base_url}
+    environ = clean_env(
+        RECALLBOT_DISCORD__TOKEN=fake_discord.TOKEN, RECALLBOT_DISCORD__API_BASE_URL=server.api_base_url
+    )
     outputs = []
     for _ in range(2):
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "discord", "sync-commands", cwd=tmp_path, env=environ,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+        proc = await start_recallbot("discord", "sync-commands", cwd=tmp_path, env=environ)
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
         assert proc.returncode == 0, out.decode()
         outputs.append(out.decode())

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from datetime import UTC, datetime
 
 from sqlmodel import func, select
@@ -15,7 +13,7 @@ from bot.dataset import load_bundled
 from bot.events import Destination
 from storage import outbox, repo
 from storage.tables import InstanceRow
-from tests.conftest import eventually, slice_event, subscribe_and_queue
+from tests.conftest import clean_env, eventually, slice_event, start_recallbot, subscribe_and_queue
 from tests.fake_telegram import TOKEN
 
 CHATS = 2000
@@ -28,8 +26,7 @@ def queue(core: Core, first_chat: int, count: int) -> int:
 
 
 async def start(url: str, api, tmp_path, n: int) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
-    env.update(
+    env = clean_env(
         RECALLBOT_STORAGE__URL=url,
         RECALLBOT_TELEGRAM__TOKEN=TOKEN,
         RECALLBOT_TELEGRAM__API_BASE_URL=api.base_url,
@@ -38,16 +35,7 @@ async def start(url: str, api, tmp_path, n: int) -> asyncio.subprocess.Process:
     )
     workdir = tmp_path / f"instance{n}"
     workdir.mkdir()
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        cwd=workdir,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    return await start_recallbot("run", cwd=workdir, env=env, quiet=True)
 
 
 def busiest_window(api, seconds: float) -> int:

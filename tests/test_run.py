@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
+
+from tests.conftest import RECALLBOT, clean_env
 
 NEW_RECALL = """
 [[recall]]
@@ -26,15 +26,14 @@ class Process:
     """A running recallbot whose output lines can be waited for."""
 
     def __init__(self, args: list[str], cwd) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args],
+            [*RECALLBOT, *args],
             cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=env,
+            env=clean_env(),
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 import time
 from datetime import timedelta
 
@@ -20,7 +18,7 @@ from bot.events import Destination
 from notifiers.telegram_bot import telegram_running
 from storage import outbox, repo
 from tests import fake_telegram
-from tests.conftest import eventually, slice_event, subscribe_and_queue
+from tests.conftest import clean_env, eventually, slice_event, start_recallbot, subscribe_and_queue
 
 GROUP = -1001234567890
 ADMIN, MEMBER = 7, 8
@@ -168,21 +166,11 @@ def test_an_unreachable_api_stops_start_up_with_one_sentence(tmp_path):
 
 async def run_process(tmp_path, server, *, token, until_sent, env=None):
     """Run `recallbot run` with a Telegram token; stop it once ``until_sent`` chat got a message."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")}
-    environ["RECALLBOT_TELEGRAM__TOKEN"] = token
+    environ = clean_env(RECALLBOT_TELEGRAM__TOKEN=token)
     if server is not None:
         environ["RECALLBOT_TELEGRAM__API_BASE_URL"] = server.base_url
     environ.update(env or {})
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        cwd=tmp_path,
-        env=environ,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    proc = await start_recallbot("run", cwd=tmp_path, env=environ)
     if until_sent is not None:
         deadline = time.monotonic() + 60
         while not server.sent(until_sent) and proc.returncode is None and time.monotonic() < deadline:
