@@ -271,6 +271,9 @@ def status(core: Core, dest: Destination, args: str) -> Reply:
     return Reply("\n".join(lines))
 
 
+# Commands that change what a chat follows: in groups and servers, for their managers only.
+MUTATING = frozenset({"subscribe", "unsubscribe"})
+
 COMMANDS: dict[str, Callable[[Core, Destination, str], Reply]] = {
     "start": start,
     "help": help,

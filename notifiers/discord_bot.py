@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.app_commands import Choice
 
 from bot import messages
-from bot.commands import Core, Reply, dispatch
+from bot.commands import MUTATING, Core, Reply, dispatch
 from bot.events import Destination
 from notifiers.discord_notifier import NO_MENTIONS, PLATFORM, InvalidRequestGuard
 from notifiers.discord_render import ALERT_BUTTON, BUTTON_PREFIX, buttons_view, reply_pages
@@ -26,7 +26,7 @@ from storage import outbox
 logger = logging.getLogger(__name__)
 
 ANSWER_WITHIN = 2.0  # Discord drops an interaction not answered in 3 s: defer after 2
-MUTATING = {"subscribe", "unsubscribe"}
+
 TYPE_CHOICES = [Choice(name=kind, value=kind) for kind in ("brand", "model", "supplier")]
 
 

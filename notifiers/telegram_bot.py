@@ -48,7 +48,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import messages
 from bot.app import StartupError
-from bot.commands import COMMANDS, Button, Core, Reply, dispatch
+from bot.commands import COMMANDS, MUTATING, Button, Core, Reply, dispatch
 from bot.config import TelegramConfig
 from bot.delivery import Limits, Outcome, OutcomeKind
 from bot.events import Alert, Destination
@@ -123,7 +123,6 @@ class TelegramNotifier:
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 PLATFORM = "telegram"
-MUTATING = {"subscribe", "unsubscribe"}
 GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
 ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 MENU = [
