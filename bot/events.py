@@ -26,6 +26,7 @@ class KeyType(enum.StrEnum):
     MODEL = "model"
     SUPPLIER = "supplier"
     LINKED_BRAND = "linked_brand"  # a brand whose products may hold a suspended supplier's cells
+    CODE = "code"  # a serial number, date code or lot a notice lists
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Destination:
 
 
 # Fields whose change tells owners something new; other edits update silently.
-MATERIAL_FIELDS = ("models", "units", "remedy", "hazard")
+MATERIAL_FIELDS = ("models", "units", "remedy", "hazard", "limits")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,11 @@ class Event:
     units_text: str | None = None
     hazard: str | None = None
     remedy: str | None = None
+    # which units: the notice's own sentences, and the codes and ranges in them a label can be tested against
+    limits: str | None = None
+    unit_codes: tuple[str, ...] = ()  # serial numbers, date codes and lots listed, as printed
+    unit_ranges: tuple[tuple[str, str, int], ...] = ()  # (low, high, leading characters compared; 0: all)
+    contact: str | None = None  # whom to call, verbatim from the source
     # suspension
     supplier: str | None = None
     certificate: str | None = None
@@ -98,6 +104,8 @@ class Event:
 
         for model in self.models:
             add(KeyType.MODEL, model_key(model), model)
+        for code in self.unit_codes:
+            add(KeyType.CODE, model_key(code), code)
         brands = [self.brand, *self.aliases] if self.kind is EventKind.RECALL else []
         suppliers = [self.supplier, *self.aliases] if self.supplier else []
         for kind, names in ((KeyType.BRAND, brands), (KeyType.SUPPLIER, suppliers)):
@@ -124,9 +132,23 @@ class Event:
         values = dict(data)
         values["kind"] = EventKind(values["kind"])
         values["date"] = date.fromisoformat(values["date"]) if values.get("date") else None
-        for name in ("aliases", "products", "models", "linked_brands", "same_as"):
+        for name in ("aliases", "products", "models", "unit_codes", "linked_brands", "same_as"):
             values[name] = tuple(values.get(name) or ())
+        values["unit_ranges"] = tuple((low, high, int(n)) for low, high, n in values.get("unit_ranges") or ())
         return cls(**values)
+
+    def changes_from(self, old: Event) -> list[Change]:
+        """Return what changed, for owners, since an older version of this event."""
+        out = []
+        for name in self.material_change(old):
+            if name == "models":
+                known = {model_key(m) for m in old.models}
+                out.append(Change(name, added=tuple(m for m in self.models if model_key(m) not in known)))
+            elif name == "units":
+                out.append(Change(name, value=f"{self.units:,}" if self.units else None))
+            else:
+                out.append(Change(name, value=getattr(self, name)))
+        return out
 
     def material_change(self, old: Event) -> list[str]:
         """Return the material fields that differ from an older version of this event."""
@@ -138,6 +160,24 @@ class Event:
             elif getattr(self, name) != getattr(old, name):
                 changed.append(name)
         return changed
+
+
+@dataclass(frozen=True)
+class Change:
+    """One material change of an event: models added, or a field's new text (None: removed)."""
+
+    field: str
+    added: tuple[str, ...] = ()
+    value: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the change as JSON-ready data (stored with the alert)."""
+        return {"field": self.field, "added": list(self.added), "value": self.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        """Rebuild a change from :meth:`to_dict` output."""
+        return cls(data["field"], tuple(data.get("added") or ()), data.get("value"))
 
 
 _FACTS = operator.attrgetter(*(f.name for f in dataclasses.fields(Event) if f.name != "extra"))
@@ -202,3 +242,4 @@ class Alert:
     event: Event
     reasons: tuple[str, ...]
     is_update: bool
+    changes: tuple[Change, ...] = ()  # for an update: what changed (empty: not recorded)

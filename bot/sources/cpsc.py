@@ -16,7 +16,7 @@ import httpx
 
 from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
-from bot.extract import extract_brands, extract_models
+from bot.extract import extract_brands, extract_limits, extract_models
 from bot.sources.base import FetchResult, Parsed, Problem, digest_of
 
 AUTHORITY = "U.S. Consumer Product Safety Commission (CPSC)"
@@ -79,7 +79,8 @@ def parse_record(record: dict[str, Any]) -> Event:
     units_texts = _texts(record, "Products", "NumberOfUnits")
     companies = [name for key in ("Manufacturers", "Importers", "Distributors") for name in _texts(record, key)]
     brands = extract_brands(title, description, companies)
-    models = extract_models(" . ".join([title, *products, description]))
+    models = extract_models(" . ".join([title, *products, description]), exclude=companies + brands)
+    limits = extract_limits(description)
     extra = {"recall_id": str(record.get("RecallID") or "")}
     if record.get("LastPublishDate"):
         extra["last_publish_date"] = str(record["LastPublishDate"])[:10]
@@ -100,6 +101,10 @@ def parse_record(record: dict[str, Any]) -> Event:
         units_text="; ".join(units_texts) or None,
         hazard=" ".join(_texts(record, "Hazards")) or None,
         remedy=" ".join(_texts(record, "Remedies")) or None,
+        limits=limits.text,
+        unit_codes=limits.codes,
+        unit_ranges=limits.ranges,
+        contact=str(record.get("ConsumerContact") or "").strip() or None,
         extra=extra,
     )
 
