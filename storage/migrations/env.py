@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from storage.search import declared_by_tables
 from storage.tables import SQLModel
 
 engine = context.config.attributes["engine"]
@@ -10,5 +11,6 @@ with engine.begin() as connection:
         connection=connection,
         target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=declared_by_tables,
     )
     context.run_migrations()
