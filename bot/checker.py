@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,7 +23,7 @@ from bot.alerts import alert_keys
 from bot.commands import Core
 from bot.dataset import store_events
 from bot.errors import SourceError
-from bot.events import Event
+from bot.events import Change, Event
 from bot.sources.base import FetchResult, Problem, Source
 from storage import outbox, repo
 from storage.sources import SourceHealth, get_state, record_failure, record_success
@@ -147,8 +148,8 @@ class Checker:
                     if self._fresh(event, now):
                         report.alerts_queued += self._queue(session, event, is_update=False, now=now)
                 for old, new in stored.updated:
-                    if new.material_change(old):
-                        report.alerts_queued += self._queue(session, new, is_update=True, now=now)
+                    if changes := new.changes_from(old):
+                        report.alerts_queued += self._queue(session, new, is_update=True, now=now, changes=changes)
             if stored.new or stored.updated:
                 repo.set_meta(session, "dataset_version", now.isoformat())
             record_success(session, name, result.cursor, result.digest, len(events), now)
@@ -156,7 +157,11 @@ class Checker:
         return report
 
     @staticmethod
-    def _queue(session: Session, event: Event, *, is_update: bool, now: datetime) -> int:
+    def _queue(
+        session: Session, event: Event, *, is_update: bool, now: datetime, changes: Sequence[Change] = ()
+    ) -> int:
         keys = alert_keys(session, event)
         # Only subscriptions older than this sighting: a new subscriber was already shown the event.
-        return outbox.queue_alerts(session, event, keys, is_update=is_update, subscribed_before=now, now=now)
+        return outbox.queue_alerts(
+            session, event, keys, is_update=is_update, subscribed_before=now, now=now, changes=changes
+        )

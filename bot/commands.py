@@ -94,43 +94,96 @@ def _recalls(count: int) -> str:
     return messages.plural(count, "recall")
 
 
+def _unit_text(result: CheckResult) -> str | None:
+    """Return what the answer knows about which units are covered."""
+    if result.unit is not None:
+        template = {True: messages.UNIT_COVERED, False: messages.UNIT_NOT_COVERED, None: messages.UNIT_UNKNOWN}
+        return template[result.unit.covered].format(code=result.unit.code)
+    if any(m.event.limits or m.event.unit_codes for m in result.matches):
+        return messages.UNIT_LIMITED
+    return None
+
+
+def _recalled_text(result: CheckResult) -> str:
+    if len(result.models_named) > 1:
+        parts = "; ".join(
+            messages.RECALLED_PART.format(model=model, count=messages.plural(n, "notice"))
+            for model, n in result.models_named
+        )
+        text = messages.RECALLED_MANY.format(parts=parts)
+    else:
+        text = messages.RECALLED.format(model=result.model, count=messages.plural(len(result.matches), "notice"))
+    unit = _unit_text(result)
+    return f"{text} {unit}" if unit else text
+
+
+def _possible_text(result: CheckResult) -> str:
+    count = len(result.matches)
+    if result.code:
+        return messages.POSSIBLE_CODE.format(code=result.code, count=messages.plural(count, "notice"))
+    verb = "names" if count == 1 else "name"
+    return messages.POSSIBLE_PRODUCT.format(count=_recalls(count), verb=verb, query=result.query)
+
+
 def _check_text(result: CheckResult) -> str:
     count = len(result.matches)
     if result.verdict is Verdict.RECALLED:
-        return messages.RECALLED.format(model=result.model, count=messages.plural(count, "notice"))
+        return _recalled_text(result)
+    if result.verdict is Verdict.POSSIBLE:
+        return _possible_text(result)
     if result.verdict is Verdict.SUPPLIER:
         supplier = result.matches[0].event.supplier
         return messages.RECALLED_SUPPLIER.format(
             supplier=supplier, count=messages.plural(count, "certificate suspension")
         )
-    if result.verdict is Verdict.BRAND and result.model:
-        return messages.BRAND_ONLY.format(model=result.model, brand=result.brand, count=_recalls(count))
-    if result.verdict is Verdict.BRAND:
-        return messages.BRAND_LIST.format(brand=result.brand, count=_recalls(count))
-    lines = [messages.NOT_FOUND.format(query=result.query)]
-    if result.suggestions:
-        lines.append(messages.DID_YOU_MEAN.format(options=", ".join(result.suggestions)))
-    elif not result.notes:
-        lines.append(messages.NOT_FOUND_HINT)
-    return " ".join(lines)
+    if result.verdict is Verdict.BRAND and not result.matches:
+        lines = [messages.BRAND_LINKED_ONLY.format(brand=result.brand)]
+        if result.model:
+            lines.insert(0, messages.NO_MODEL.format(model=result.model))
+    elif result.verdict is Verdict.BRAND and result.model:
+        no_model = messages.NO_MODEL.format(model=result.model)
+        lines = [no_model, messages.BRAND_LIST.format(brand=result.brand, count=_recalls(count))]
+    elif result.verdict is Verdict.BRAND:
+        lines = [messages.BRAND_LIST.format(brand=result.brand, count=_recalls(count))]
+    else:
+        lines = [messages.NOT_FOUND.format(query=result.query)]
+        if result.suggestions:
+            lines.append(messages.DID_YOU_MEAN.format(options=", ".join(result.suggestions)))
+        elif not result.notes:
+            lines.append(messages.NOT_FOUND_HINT)
+    return " ".join([*lines, result.coverage])
 
 
-def _check_buttons(result: CheckResult) -> tuple[Button, ...]:
+def _check_buttons(result: CheckResult, hidden: int) -> tuple[Button, ...]:
     buttons = []
     if result.verdict is Verdict.RECALLED and result.model:
         buttons.append(Button(messages.BUTTON_SUBSCRIBE_MODEL, f"subscribe model {result.model}"))
+        if result.unit is None and any(m.event.unit_codes or m.event.unit_ranges for m in result.matches):
+            buttons.append(Button(messages.BUTTON_CHECK_SERIAL, f"serial {result.model}"))
     if result.brand:
         buttons.append(Button(messages.BUTTON_SUBSCRIBE_BRAND, f"subscribe brand {result.brand}"))
     elif result.verdict is Verdict.SUPPLIER:
         supplier = result.matches[0].event.supplier
         buttons.append(Button(messages.BUTTON_SUBSCRIBE_SUPPLIER, f"subscribe supplier {supplier}"))
+    buttons += [Button(f"{option}?", f"check {option}") for option in result.suggestions]
+    if hidden:
+        buttons.append(Button(messages.BUTTON_MORE, "more"))
     return tuple(buttons)
 
 
-def check(core: Core, dest: Destination, args: str) -> Reply:
-    """Tell whether a model, brand or supplier is named in a recall or suspension."""
+def _run_check(core: Core, dest: Destination, query: str) -> CheckResult:
+    """Answer a query and remember it, so /more can show what did not fit."""
     with core.session() as session:
-        result = check_query(session, core.vocabulary(session), args)
+        result = check_query(session, core.vocabulary(session), query)
+        if len(result.matches) > MAX_SHOWN:
+            repo.save_page(session, dest, result.query, MAX_SHOWN, core.clock())
+            session.commit()
+    return result
+
+
+def check(core: Core, dest: Destination, args: str) -> Reply:
+    """Tell whether a model, product, brand or supplier is named in a recall or suspension."""
+    result = _run_check(core, dest, args)
     shown = result.matches[:MAX_SHOWN]
     hidden = len(result.matches) - len(shown)
     return Reply(
@@ -139,12 +192,50 @@ def check(core: Core, dest: Destination, args: str) -> Reply:
         notes_header=messages.SUSPENSION_NOTE.format(brand=result.brand or "This brand") if result.notes else None,
         notes=result.notes,
         footer=messages.MORE_MATCHES.format(count=hidden) if hidden else None,
-        buttons=_check_buttons(result),
+        buttons=_check_buttons(result, hidden),
         check=result,
     )
 
 
-def _parse_target(session: Session, args: str, usage: str) -> tuple[KeyType | None, str]:
+def more(core: Core, dest: Destination, args: str) -> Reply:
+    """Show the next matches of this chat's last /check."""
+    with core.session() as session:
+        page = repo.last_page(session, dest)
+        if page is None:
+            return Reply(messages.MORE_NONE)
+        result = check_query(session, core.vocabulary(session), page.query)
+        first, total = page.shown, len(result.matches)
+        if first >= total:
+            return Reply(messages.MORE_NONE)
+        shown = result.matches[first : first + MAX_SHOWN]
+        repo.save_page(session, dest, page.query, first + len(shown), core.clock())
+        session.commit()
+    hidden = total - first - len(shown)
+    return Reply(
+        text=messages.MORE_HEADER.format(query=result.query, first=first + 1, last=first + len(shown), total=total),
+        matches=shown,
+        footer=messages.MORE_MATCHES.format(count=hidden) if hidden else None,
+        buttons=(Button(messages.BUTTON_MORE, "more"),) if hidden else (),
+    )
+
+
+def serial(core: Core, dest: Destination, args: str) -> Reply:
+    """Explain how to test a unit's serial number or date code against a recalled model."""
+    if not (args or "").strip():
+        raise UsageError(messages.SERIAL_USAGE)
+    reply = check(core, dest, args)
+    result = reply.check
+    if result is None or result.verdict is not Verdict.RECALLED:
+        return reply
+    events = [m.event for m in result.matches]
+    limits = " ".join(dict.fromkeys(e.limits for e in events if e.limits)) or messages.UNKNOWN
+    codes = [c for e in events for c in e.unit_codes] + [low for e in events for low, _, _ in e.unit_ranges]
+    if not codes:
+        return Reply(messages.SERIAL_NONE.format(model=result.model, limits=limits))
+    return Reply(messages.SERIAL_HOW.format(model=result.model, example=codes[0], limits=limits))
+
+
+def _parse_target(args: str, usage: str) -> tuple[KeyType | None, str]:
     """Split "[brand|model|supplier] <name>" into its type (None if left out) and name."""
     try:
         text = clean_query(args, "brand, model or supplier")
@@ -153,14 +244,15 @@ def _parse_target(session: Session, args: str, usage: str) -> tuple[KeyType | No
             raise UsageError(usage) from None
         raise error
     first, _, rest = text.partition(" ")
-    if first.lower() in _TYPE_WORDS and rest:
+    if first.lower() in _TYPE_WORDS and not rest:  # "/subscribe brand" names no brand
+        raise UsageError(usage)
+    if first.lower() in _TYPE_WORDS:
         return _TYPE_WORDS[first.lower()], rest
     return None, text
 
 
-def _infer_type(session: Session, name: str) -> KeyType:
+def _infer_type(session: Session, key: str, name: str) -> KeyType:
     """Guess what a name is: a known supplier or brand, else a model if it has digits."""
-    key = name_key(name)
     known = {
         h.key_type for h in repo.events_for_keys(session, [("supplier", key), ("brand", key), ("linked_brand", key)])
     }
@@ -171,31 +263,49 @@ def _infer_type(session: Session, name: str) -> KeyType:
     return KeyType.MODEL
 
 
-def _key(kind: KeyType, name: str) -> str:
-    return model_key(name) if kind is KeyType.MODEL else name_key(name)
+def _key(kind: KeyType, name: str, vocabulary: Vocabulary | None = None) -> str:
+    if kind is KeyType.MODEL:
+        return model_key(name)
+    key = name_key(name)
+    return vocabulary.aliases.get(key, key) if vocabulary else key
+
+
+def _follow_buttons(kind: KeyType, name: str, options: tuple[str, ...]) -> tuple[Button, ...]:
+    buttons = [Button(messages.BUTTON_FOLLOW.format(name=option), f"subscribe {option}") for option in options]
+    return (*buttons, Button(messages.BUTTON_FOLLOW_ANYWAY.format(name=name), f"subscribe {kind.value} {name}"))
 
 
 def subscribe(core: Core, dest: Destination, args: str) -> Reply:
-    """Follow a brand, model or supplier, and show what is already on record for it."""
+    """Follow a brand, model or supplier, and show what is already on record for it.
+
+    A name nothing is on record for, that looks like a typo of a known one, is not
+    followed until the user picks: the known name, or this one anyway.
+    """
     with core.session() as session:
-        kind, name = _parse_target(session, args, messages.SUBSCRIBE_USAGE)
-        kind = kind or _infer_type(session, name)
-        key = _key(kind, name)
+        vocabulary = core.vocabulary(session)
+        explicit, name = _parse_target(args, messages.SUBSCRIBE_USAGE)
+        kind = explicit or _infer_type(session, _key(KeyType.BRAND, name, vocabulary), name)
+        key = _key(kind, name, vocabulary)
+        name = vocabulary.alias_names.get(name_key(name), name) if kind is not KeyType.MODEL else name
         if len(key) < 2:
             raise UsageError(messages.MODEL_TOO_SHORT.format(name=name))
+        pairs = [(kind.value, key)] + ([(KeyType.LINKED_BRAND.value, key)] if kind is KeyType.BRAND else [])
+        hits = repo.events_for_keys(session, pairs)
+        if not hits and explicit is None and (options := vocabulary.suggest(name)):
+            text = messages.SUBSCRIBE_UNKNOWN.format(name=name, options=" or ".join(options))
+            return Reply(text, buttons=_follow_buttons(kind, name, options))
         if len(repo.list_subscriptions(session, dest)) >= MAX_SUBSCRIPTIONS:
             raise UsageError(messages.TOO_MANY_SUBSCRIPTIONS.format(limit=MAX_SUBSCRIPTIONS, name=name))
         created = repo.add_subscription(session, dest, kind.value, key, name, core.clock())
         outbox.resume_destination(session, dest)  # subscribing again says the chat is back
         session.commit()
-        pairs = [(kind.value, key)] + ([(KeyType.LINKED_BRAND.value, key)] if kind is KeyType.BRAND else [])
-        hits = repo.events_for_keys(session, pairs)
+        coverage = vocabulary.coverage(repo.get_meta(session, "last_check_at"))
     template = messages.SUBSCRIBED if created else messages.ALREADY_SUBSCRIBED
     matches = by_date([Match(h.event, "") for h in hits])
-    existing = messages.SUBSCRIBED_EXISTING if matches else messages.SUBSCRIBED_NONE
+    existing = messages.SUBSCRIBED_EXISTING if matches else messages.SUBSCRIBED_UNKNOWN
     hidden = len(matches) - MAX_SHOWN
     return Reply(
-        text=f"{template.format(kind=kind.value, name=name)} {existing.format(name=name)}",
+        text=f"{template.format(kind=kind.value, name=name)} {existing.format(name=name)} {coverage}",
         matches=matches[:MAX_SHOWN],
         footer=messages.MORE_MATCHES.format(count=hidden) if hidden > 0 else None,
     )
@@ -204,9 +314,10 @@ def subscribe(core: Core, dest: Destination, args: str) -> Reply:
 def unsubscribe(core: Core, dest: Destination, args: str) -> Reply:
     """Stop following a brand, model or supplier."""
     with core.session() as session:
-        kind, name = _parse_target(session, args, messages.UNSUBSCRIBE_USAGE)
+        kind, name = _parse_target(args, messages.UNSUBSCRIBE_USAGE)
         kinds = [kind] if kind else list(_TYPE_WORDS.values())
-        removed = repo.remove_subscriptions(session, dest, [(k.value, _key(k, name)) for k in kinds])
+        vocabulary = core.vocabulary(session)
+        removed = repo.remove_subscriptions(session, dest, [(k.value, _key(k, name, vocabulary)) for k in kinds])
         session.commit()
     if not removed:
         return Reply(messages.NOT_SUBSCRIBED.format(name=name))
@@ -278,6 +389,8 @@ COMMANDS: dict[str, Callable[[Core, Destination, str], Reply]] = {
     "start": start,
     "help": help,
     "check": check,
+    "more": more,
+    "serial": serial,
     "subscribe": subscribe,
     "unsubscribe": unsubscribe,
     "subscriptions": subscriptions,

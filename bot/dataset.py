@@ -12,9 +12,10 @@ from importlib import resources
 from sqlmodel import Session
 
 from bot.events import Event
+from bot.normalize import name_key
 from bot.sources.base import Problem
 from bot.sources.cpsc import parse_records
-from bot.sources.curated import parse_curated
+from bot.sources.curated import parse_brands, parse_curated
 from storage import repo
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,20 @@ class StoreReport:
     problems: list[Problem] = field(default_factory=list)
 
 
+def _curated_text() -> str:
+    return (resources.files("bot") / "data" / "curated.toml").read_text("utf-8")
+
+
 def bundled_curated() -> tuple[list[Event], list[Problem]]:
     """Return the events of the bundled curated file."""
-    text = (resources.files("bot") / "data" / "curated.toml").read_text("utf-8")
-    return parse_curated(text, "bundled curated.toml")
+    return parse_curated(_curated_text(), "bundled curated.toml")
+
+
+def load_brand_aliases(session: Session) -> list[Problem]:
+    """Store the brand aliases of the bundled curated file ("小米" is Xiaomi); return the records skipped."""
+    pairs, problems = parse_brands(_curated_text(), "bundled curated.toml")
+    repo.replace_brand_aliases(session, [(name_key(alias), name_key(name), name) for alias, name in pairs])
+    return problems
 
 
 def bundled_events() -> dict[str, tuple[list[Event], list[Problem]]]:
@@ -72,6 +83,7 @@ def load_bundled(session: Session, now: datetime) -> StoreReport:
         total.updated += report.updated
         total.unchanged += report.unchanged
         total.problems += problems
+    total.problems += load_brand_aliases(session)
     for problem in total.problems:
         logger.warning("skipped a bundled record: %s", problem)
     if total.new or total.updated:

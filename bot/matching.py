@@ -1,8 +1,16 @@
-"""`/check`: find the recalls and suspensions a model, brand or supplier query names.
+"""`/check`: find the recalls and suspensions a query names, and say how sure the answer is.
 
-Every lookup is an index lookup on ``event_key``: the query is cut into word
-spans, each span becomes a model key and a name key, and one query fetches the
-events that answer to any of them. Only on a miss does the in-memory
+A query is tried in this order, and the first stage that finds something decides:
+
+1. model numbers (and serial numbers or date codes a notice lists): index lookups on
+   ``event_key``, for every run of up to four words of the query;
+2. a known supplier's name;
+3. a product name: the full-text index of product names, titles and brands, when the
+   query says more than a brand name ("Anker 535", "varmfront", "Ninja Foodi");
+4. a brand's name (or its Chinese name, through the brand aliases).
+
+Only a model number a notice names earns "recalled"; a product name or a listed code
+is "possible", with what to compare on the label. Only on a miss does the in-memory
 vocabulary get searched for "did you mean" suggestions.
 """
 
@@ -10,6 +18,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
@@ -17,27 +27,53 @@ from sqlmodel import Session
 from bot import messages
 from bot.errors import UsageError
 from bot.events import Event, EventKind, KeyType
+from bot.extract import unit_covered
+from bot.fulltext import query_terms
 from bot.normalize import has_digit, model_key, name_key
-from storage import repo
+from storage import repo, search
 
 MAX_QUERY = 64
 MAX_SPAN = 4  # words: "Anker 334 MagGo 10K"
-SUGGESTION_CUTOFF = 75
+MAX_PRODUCT_MATCHES = 50
+MODEL_CUTOFF = 80  # rapidfuzz ratio, tested on the misses in tests/test_matching.py
+NAME_CUTOFF = 85  # higher: "Xiaomi" is 77 from "Xiaofei", "Ugreen" 91 from the word "green" alone
 
 
 class Verdict(enum.StrEnum):
-    RECALLED = "recalled"  # a recall names the model
+    RECALLED = "recalled"  # a model number the user gave is named in a notice
+    POSSIBLE = "possible"  # a product name, or a serial or date code a notice lists, matches
+    BRAND = "brand"  # the query names a brand on record, but no recalled model or product
     SUPPLIER = "supplier"  # the query names a suspended supplier
-    BRAND = "brand"  # the query names a brand with recalls, but no recalled model
     NOT_FOUND = "not_found"
+
+
+class MatchKind(enum.StrEnum):
+    """How an event matched the query."""
+
+    MODEL = "model"
+    PRODUCT = "product"
+    CODE = "code"
+    BRAND = "brand"
+    SUPPLIER = "supplier"
+    LINKED = "linked"  # the brand asked about is named as a customer of a suspended supplier
 
 
 @dataclass(frozen=True)
 class Match:
-    """An event shown to the user, and why it was picked."""
+    """An event shown to the user, why it was picked and, when unsure, what to compare."""
 
     event: Event
     reason: str
+    kind: MatchKind = MatchKind.BRAND
+    compare: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitCheck:
+    """A serial number or date code the user gave, tested against the units a notice covers."""
+
+    code: str
+    covered: bool | None  # None: the notice lists no codes a label can be tested against
 
 
 @dataclass(frozen=True)
@@ -47,20 +83,51 @@ class CheckResult:
     matches: tuple[Match, ...] = ()
     notes: tuple[Match, ...] = ()  # suspensions of suppliers linked to the brands found
     suggestions: tuple[str, ...] = ()
-    model: str | None = None  # the model the query named, as the notices print it
+    model: str | None = None  # the model(s) the query named, as the notices print them
     brand: str | None = None  # the brand the query named
+    models_named: tuple[tuple[str, int], ...] = ()  # (model, notices) for each model found
+    unit: UnitCheck | None = None
+    code: str | None = None  # the serial number or date code the query named, when only that matched
+    coverage: str = ""
 
-    def to_dict(self) -> dict:
-        """Return the result as JSON-ready data (for ``recallbot check --json``)."""
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as JSON-ready data (the ``recallbot check --json`` contract)."""
         return {
             "query": self.query,
             "verdict": self.verdict.value,
             "model": self.model,
             "brand": self.brand,
-            "matches": [{"reason": m.reason, **m.event.to_dict()} for m in self.matches],
-            "notes": [{"reason": m.reason, **m.event.to_dict()} for m in self.notes],
+            "unit": {"code": self.unit.code, "covered": self.unit.covered} if self.unit else None,
+            "matches": [_match_dict(m) for m in self.matches],
+            "notes": [_match_dict(m) for m in self.notes],
             "suggestions": list(self.suggestions),
+            "coverage": self.coverage,
         }
+
+
+def _match_dict(match: Match) -> dict[str, Any]:
+    event = match.event
+    return {
+        "id": event.id,
+        "match": match.kind.value,
+        "reason": match.reason,
+        "compare": match.compare,
+        "kind": event.kind.value,
+        "title": event.title,
+        "name": event.name,
+        "brand": event.brand,
+        "supplier": event.supplier,
+        "models": list(event.models),
+        "date": event.date.isoformat() if event.date else None,
+        "units": event.units,
+        "units_text": event.units_text,
+        "hazard": event.hazard,
+        "remedy": event.remedy,
+        "limits": event.limits,
+        "contact": event.contact,
+        "url": event.url,
+        "source": event.source,
+    }
 
 
 def clean_query(text: str, what: str = "model or brand") -> str:
@@ -86,47 +153,62 @@ def _spans(words: list[str]) -> list[tuple[int, str]]:
 
 @dataclass
 class _Lookup:
-    """The keys a query asks for, and which span each came from."""
+    """The keys a query asks for, and the span (word count, text) each came from."""
 
-    models: dict[str, int] = field(default_factory=dict)
-    names: dict[str, int] = field(default_factory=dict)
+    words: list[str]
+    models: dict[str, tuple[int, str]] = field(default_factory=dict)
+    names: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, query: str) -> _Lookup:
-        lookup = cls()
-        words = query.replace(",", " ").split()
-        for size, text in _spans(words):
+    def of(cls, query: str, aliases: dict[str, str]) -> _Lookup:
+        lookup = cls(query.replace(",", " ").split())
+        for size, text in _spans(lookup.words):
             key = model_key(text)
-            if len(key) >= 2 and (has_digit(key) or size == len(words)):
-                lookup.models.setdefault(key, size)
+            if len(key) >= 2 and (has_digit(key) or size == len(lookup.words)):
+                lookup.models.setdefault(key, (size, text))
             key = name_key(text)
             if key:
-                lookup.names.setdefault(key, size)
+                lookup.names.setdefault(key, (size, text))
+                if key in aliases:  # "小米" asks for "xiaomi" too
+                    lookup.names.setdefault(aliases[key], (size, text))
         return lookup
 
     def pairs(self) -> list[tuple[str, str]]:
-        pairs = [(KeyType.MODEL.value, k) for k in self.models]
+        pairs = [(kind.value, k) for kind in (KeyType.MODEL, KeyType.CODE) for k in self.models]
         for kind in (KeyType.BRAND, KeyType.SUPPLIER, KeyType.LINKED_BRAND):
             pairs += [(kind.value, k) for k in self.names]
         return pairs
 
+    def size(self, hit: repo.KeyHit) -> int:
+        spans = self.names if hit.key_type in (KeyType.BRAND, KeyType.SUPPLIER, KeyType.LINKED_BRAND) else self.models
+        return spans[hit.key][0]
 
-def _best(hits: list[repo.KeyHit], sizes: dict[str, int]) -> list[repo.KeyHit]:
-    """Keep the hits of the longest span that hit anything."""
-    if not hits:
-        return []
-    top = max(sizes[h.key] for h in hits)
-    return [h for h in hits if sizes[h.key] == top]
+    def best(self, hits: list[repo.KeyHit]) -> list[repo.KeyHit]:
+        """Keep the hits of the longest span that hit anything."""
+        if not hits:
+            return []
+        top = max(self.size(h) for h in hits)
+        return [h for h in hits if self.size(h) == top]
+
+    def whole(self, hits: list[repo.KeyHit]) -> bool:
+        """Tell whether the hits answer to the whole query, not to some of its words."""
+        return bool(hits) and self.size(hits[0]) == len(self.words)
+
+
+def unique(matches: list[Match]) -> tuple[Match, ...]:
+    """Return the matches in order, each event once, hiding copies of the same recall."""
+    first: dict[str, Match] = {}
+    for m in matches:
+        first.setdefault(m.event.id, m)
+    hidden = {other for m in first.values() for other in m.event.same_as}
+    return tuple(m for m in first.values() if m.event.id not in hidden)
 
 
 def by_date(matches: list[Match]) -> tuple[Match, ...]:
     """Return the matches newest first, each event once, hiding copies of the same recall."""
-    unique: dict[str, Match] = {}
-    for m in matches:
-        unique.setdefault(m.event.id, m)
-    hidden = {other for m in unique.values() for other in m.event.same_as}
-    kept = [m for m in unique.values() if m.event.id not in hidden]
-    return tuple(sorted(kept, key=lambda m: (m.event.date is not None, m.event.date, m.event.id), reverse=True))
+    return tuple(
+        sorted(unique(matches), key=lambda m: (m.event.date is not None, m.event.date, m.event.id), reverse=True)
+    )
 
 
 def _brand_keys(events: list[Event]) -> set[str]:
@@ -141,48 +223,148 @@ def _notes(session: Session, hits: list[repo.KeyHit], matches: list[Match], aske
         linked += repo.events_for_keys(session, [(KeyType.LINKED_BRAND.value, k) for k in more])
     shown = {m.event.id for m in matches}
     return by_date(
-        [Match(h.event, messages.REASON_LINKED.format(brand=h.label)) for h in linked if h.event.id not in shown]
+        [
+            Match(h.event, messages.REASON_LINKED.format(brand=h.label), MatchKind.LINKED)
+            for h in linked
+            if h.event.id not in shown
+        ]
     )
+
+
+def compare_hint(event: Event) -> str:
+    """Return what to compare on the label to tell whether a unit is the recalled one."""
+    parts = []
+    if event.models:
+        parts.append(messages.COMPARE_MODELS.format(models=", ".join(event.models)))
+    if event.unit_codes:
+        parts.append(messages.COMPARE_CODES.format(codes=", ".join(event.unit_codes)))
+    if not parts:
+        return messages.COMPARE_NAME
+    return "; ".join(parts)
+
+
+def _models_named(model_hits: list[repo.KeyHit], shown: tuple[Match, ...]) -> list[tuple[str, int]]:
+    """Return each model the query named, with how many of the shown notices name it."""
+    ids = {m.event.id for m in shown}
+    counts: dict[str, tuple[str, set[str]]] = {}
+    for h in model_hits:
+        if h.event.id in ids:
+            counts.setdefault(h.key, (h.label, set()))[1].add(h.event.id)
+    return [(label, len(events)) for label, events in counts.values()]
+
+
+def _unit_check(lookup: _Lookup, model_hits: list[repo.KeyHit]) -> UnitCheck | None:
+    """Test a serial number or date code given after the model against the notices' listed units."""
+    used = {w for h in model_hits for w in lookup.models[h.key][1].split()}
+    leftover = [w for w in lookup.words if w not in used and has_digit(w)]
+    if len(leftover) != 1 or model_key(leftover[0]) in {h.key for h in model_hits}:
+        return None
+    code = leftover[0]
+    answers = [unit_covered(h.event.unit_codes, h.event.unit_ranges, code) for h in model_hits]
+    if True in answers:
+        return UnitCheck(code, True)
+    return UnitCheck(code, False if False in answers else None)
+
+
+def _product_stage(session: Session, lookup: _Lookup, brand_keys: set[str]) -> list[Match]:
+    """Return the events whose product names answer to the query, best first.
+
+    All words must match; failing that, one plain word may be left out ("Ninja Foodi":
+    the notice says SharkNinja). A number is never left out, and what is left must say
+    more than a brand name: "Anker 737" is not a product match of every Anker recall.
+    """
+    for terms in query_terms(" ".join(lookup.words)):
+        variants = [terms] + [terms[:i] + terms[i + 1 :] for i, t in enumerate(terms) if len(terms) > 1 and t.isalpha()]
+        for n, variant in enumerate(variants):
+            if not _says_more_than_a_brand(variant, brand_keys):
+                continue
+            found = search.search_events(session, variant, MAX_PRODUCT_MATCHES)
+            if found:
+                events = repo.get_events(session, [event_id for event_id, _ in found])
+                reason = messages.REASON_PRODUCT if n == 0 else messages.REASON_PRODUCT_PART
+                words = " ".join(variant)
+                return [
+                    Match(events[i], reason.format(words=words), MatchKind.PRODUCT, compare_hint(events[i]))
+                    for i, _ in found
+                    if i in events
+                ]
+    return []
+
+
+def _says_more_than_a_brand(terms: list[str], brand_keys: set[str]) -> bool:
+    """Tell whether terms could name a product: not numbers alone, not a brand's name alone."""
+    words = [t for t in terms if not t.isdigit()]
+    if not words or " ".join(terms) in brand_keys:
+        return False
+    return len(words) < len(terms) or any(w not in brand_keys for w in words)
+
+
+def _matches(hits: list[repo.KeyHit], template: str, kind: MatchKind, compare: bool = False) -> list[Match]:
+    return [
+        Match(h.event, template.format(label=h.label), kind, compare_hint(h.event) if compare else None) for h in hits
+    ]
+
+
+def _decide(
+    session: Session, lookup: _Lookup, found: dict[str, list[repo.KeyHit]], vocabulary: Vocabulary
+) -> tuple[Verdict, list[Match]]:
+    """Return the verdict and the matches of the first stage that finds something."""
+    if found[KeyType.MODEL]:
+        return Verdict.RECALLED, list(by_date(_matches(found[KeyType.MODEL], messages.REASON_MODEL, MatchKind.MODEL)))
+    if found[KeyType.CODE]:
+        return Verdict.POSSIBLE, _matches(found[KeyType.CODE], messages.REASON_CODE, MatchKind.CODE, compare=True)
+    if found[KeyType.SUPPLIER]:
+        return Verdict.SUPPLIER, _matches(found[KeyType.SUPPLIER], messages.REASON_SUPPLIER, MatchKind.SUPPLIER)
+    brands = found[KeyType.BRAND]
+    if not lookup.whole(brands) and (products := _product_stage(session, lookup, vocabulary.brand_keys)):
+        return Verdict.POSSIBLE, products
+    if brands:
+        return Verdict.BRAND, list(by_date(_matches(brands, messages.REASON_BRAND, MatchKind.BRAND)))
+    # A brand named only as a customer of a suspended supplier is known: never "No recall ... matches".
+    return (Verdict.BRAND if found[KeyType.LINKED_BRAND] else Verdict.NOT_FOUND), []
 
 
 def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
-    """Answer "is this recalled?" for a model number, a brand or a supplier."""
+    """Answer "is this recalled?" for a model number, a product name, a brand or a supplier."""
     query = clean_query(text)
-    lookup = _Lookup.of(query)
+    lookup = _Lookup.of(query, vocabulary.aliases)
     hits = repo.events_for_keys(session, lookup.pairs())
-    model_hits = _best([h for h in hits if h.key_type == KeyType.MODEL], lookup.models)
-    brand_hits = _best([h for h in hits if h.key_type == KeyType.BRAND], lookup.names)
-    supplier_hits = _best([h for h in hits if h.key_type == KeyType.SUPPLIER], lookup.names)
-    linked_hits = [h for h in hits if h.key_type == KeyType.LINKED_BRAND]
-
-    if model_hits:
-        verdict = Verdict.RECALLED
-        matches = [Match(h.event, messages.REASON_MODEL.format(model=h.label)) for h in model_hits]
-    elif supplier_hits:
-        verdict = Verdict.SUPPLIER
-        matches = [Match(h.event, messages.REASON_SUPPLIER.format(supplier=h.label)) for h in supplier_hits]
-    elif brand_hits:
-        verdict = Verdict.BRAND
-        matches = [Match(h.event, messages.REASON_BRAND.format(brand=h.label)) for h in brand_hits]
-    else:
-        verdict, matches = Verdict.NOT_FOUND, []
-
-    model_words = [w for w in query.split() if has_digit(w)]
-    brand = (brand_hits or linked_hits or [None])[0]
-    brand_label = brand.label if brand else next((m.event.brand for m in matches if m.event.brand), None)
+    found = {kind: [h for h in hits if h.key_type == kind] for kind in KeyType}
+    for kind in (KeyType.MODEL, KeyType.CODE, KeyType.SUPPLIER, KeyType.BRAND):
+        found[kind] = lookup.best(found[kind])
+    verdict, matches = _decide(session, lookup, found, vocabulary)
+    shown = unique(matches)
+    models_named = _models_named(found[KeyType.MODEL], shown)
+    model_words = [w for w in lookup.words if has_digit(w)]
+    brand = (found[KeyType.BRAND] or found[KeyType.LINKED_BRAND] or [None])[0]
+    code = found[KeyType.CODE][0].label if verdict is Verdict.POSSIBLE and found[KeyType.CODE] else None
     return CheckResult(
         query=query,
         verdict=verdict,
-        matches=by_date(matches),
+        matches=shown,
         notes=_notes(session, hits, matches, set(lookup.names)),
         suggestions=vocabulary.suggest(query) if verdict is Verdict.NOT_FOUND else (),
-        model=model_hits[0].label if model_hits else (" ".join(model_words) or None),
-        brand=brand_label,
+        model=", ".join(label for label, _ in models_named) or " ".join(model_words) or None,
+        brand=brand.label if brand else next((m.event.brand for m in matches if m.event.brand), None),
+        models_named=tuple(models_named),
+        unit=_unit_check(lookup, found[KeyType.MODEL]) if verdict is Verdict.RECALLED else None,
+        code=code if matches and matches[0].kind is MatchKind.CODE else None,
+        coverage=vocabulary.coverage(repo.meta_value(session, "last_check_at")),
     )
 
 
+@dataclass(frozen=True)
+class CoverageRow:
+    """How many events of one source family are loaded, and the span of their dates."""
+
+    family: str
+    count: int
+    first: date | None
+    last: date | None
+
+
 class Vocabulary:
-    """Every model, brand and supplier name known, for "did you mean" suggestions.
+    """What the loaded dataset knows, for suggestions, brand aliases and the coverage line.
 
     Scoring 300,000 model keys takes tens of milliseconds, so model keys are
     bucketed by their first and last characters: one typo leaves the start or
@@ -190,9 +372,22 @@ class Vocabulary:
     its first or last two or three characters.
     """
 
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+    def __init__(
+        self,
+        rows: list[tuple[str, str, str]],
+        aliases: list[tuple[str, str, str]] | None = None,
+        coverage: list[CoverageRow] | None = None,
+        updated: str | None = None,
+    ) -> None:
         self._models = {key: label for kind, key, label in rows if kind == KeyType.MODEL}
-        self._names = {key: label for kind, key, label in rows if kind != KeyType.MODEL}
+        # Whole names only: a suggestion is a name someone could mean, not the leading word
+        # of a company ("green" of "Green Pastures Wholesale").
+        self._names = {key: label for kind, key, label in rows if kind != KeyType.MODEL and key == name_key(label)}
+        self.brand_keys = {key for kind, key, _ in rows if kind != KeyType.MODEL}
+        self.aliases = {alias: key for alias, key, _ in aliases or ()}  # "小米" -> "xiaomi"
+        self.alias_names = {alias: label for alias, _, label in aliases or ()}  # "小米" -> "Xiaomi"
+        self._coverage = coverage or []
+        self._updated = updated
         self._name_keys = list(self._names)
         self._buckets: dict[str, list[str]] = {}
         for key in self._models:
@@ -203,9 +398,31 @@ class Vocabulary:
 
     @classmethod
     def load(cls, session: Session) -> Vocabulary:
-        """Read the vocabulary from the database."""
-        types = [KeyType.MODEL.value, KeyType.BRAND.value, KeyType.SUPPLIER.value]
-        return cls(repo.key_vocabulary(session, types))
+        """Read the vocabulary, the brand aliases and the coverage from the database."""
+        types = [t.value for t in (KeyType.MODEL, KeyType.BRAND, KeyType.SUPPLIER, KeyType.LINKED_BRAND)]
+        coverage: dict[str, CoverageRow] = {}
+        stored: list[datetime] = []
+        for origin, count, first, last, updated in repo.origin_coverage(session):
+            stored.append(updated)
+            family = family_of(origin)
+            old = coverage.get(family, CoverageRow(family, 0, None, None))
+            firsts = [d for d in (old.first, first) if d]
+            lasts = [d for d in (old.last, last) if d]
+            coverage[family] = CoverageRow(
+                family, old.count + count, min(firsts) if firsts else None, max(lasts) if lasts else None
+            )
+        rows = repo.key_vocabulary(session, types)
+        aliases = repo.brand_aliases(session)
+        return cls(rows, aliases, list(coverage.values()), max(stored).isoformat() if stored else None)
+
+    def coverage(self, last_check: str | None) -> str:
+        """Return the one line that says what data an answer looked in, and how old it is.
+
+        Its age is the later of the last check of the live sources and the last time data was stored.
+        """
+        parts = [messages.coverage_part(row.family, row.count, row.first, row.last) for row in self._coverage]
+        times = [t for t in (last_check, self._updated) if t]
+        return messages.coverage_line(parts, max(times, key=_moment) if times else None)
 
     def _model_candidates(self, key: str) -> list[str]:
         n = 3 if len(key) >= 7 else 2
@@ -214,18 +431,42 @@ class Vocabulary:
         return list(near)
 
     def suggest(self, query: str, limit: int = 3) -> tuple[str, ...]:
-        """Return up to ``limit`` known names close to the query, best first."""
+        """Return up to ``limit`` known names of the query's kind close to it, best first.
+
+        A query with a digit is a model number and gets model numbers; any other gets
+        brand and supplier names.
+        """
+        if has_digit(query):
+            key = model_key(query)
+            labels, choices, cutoff = self._models, self._model_candidates(key), MODEL_CUTOFF
+        else:
+            key = name_key(query)
+            labels, choices, cutoff = self._names, self._name_keys, NAME_CUTOFF
+        if len(key) < 2:
+            return ()
         scored: dict[str, float] = {}
-        model, name = model_key(query), name_key(query)
-        for key, labels, choices in (
-            (model, self._models, self._model_candidates(model)),
-            (name, self._names, self._name_keys),
-        ):
-            if len(key) < 2:
-                continue
-            found = process.extract(key, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=SUGGESTION_CUTOFF)
-            for choice, score, _ in found:
-                label = labels[choice]
-                scored[label] = max(score, scored.get(label, 0))
+        for choice, score, _ in process.extract(key, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff):
+            label = labels[choice]
+            scored[label] = max(score, scored.get(label, 0))
         ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
         return tuple(label for label, _ in ranked[:limit])
+
+
+# Where events come from, by the first part of their origin ("bundled:cpsc-snapshot",
+# "cpsc:https://...", "curated:/path/file.toml"); a new source kind adds its family here.
+FAMILIES = ("cpsc", "curated")
+
+
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def family_of(origin: str) -> str:
+    """Return the source family of an origin: "cpsc" for the snapshot and the live feed."""
+    parts = origin.split(":")
+    for part in (parts[0], parts[1] if len(parts) > 1 else ""):
+        head = part.split("-")[0]
+        if head in FAMILIES:
+            return head
+    return parts[0]

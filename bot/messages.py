@@ -37,10 +37,14 @@ START = (
 HELP_NOTE = (
     "Model numbers are matched whatever the spacing or dashes: PAC20-272, pac20 272 and "
     "PAC20272 are the same. Data: the U.S. CPSC and community-curated notices from other "
-    "regulators. Always confirm with the official notice linked in each answer."
+    'regulators. "Yes" means a notice names your model number; "possibly" means a product name or '
+    "a listed serial matches, so compare your label. Always confirm with the official notice linked in each "
+    "answer, or with the report named where no official notice is online."
 )
 HELP = (
-    "/check <model or brand> - is it recalled? e.g. /check A1263\n"
+    "/check <model, product or brand> - is it recalled? e.g. /check A1263, /check Anker 535\n"
+    "/check <model> <serial> - is my unit included? e.g. /check BI-B41 000G21\n"
+    "/more - more matches of the last /check\n"
     "/subscribe [brand|model|supplier] <name> - get alerts, e.g. /subscribe brand Anker\n"
     "/unsubscribe <name> - stop alerts\n"
     "/subscriptions - what this chat follows\n"
@@ -51,18 +55,85 @@ HELP = (
 
 # --- /check -------------------------------------------------------------------
 RECALLED = "Yes: {model} is named in {count}."
+RECALLED_PART = "{model} is named in {count}"
+RECALLED_MANY = "Yes: {parts}."
+UNIT_COVERED = "Your unit {code} is among the units this recall lists."
+UNIT_NOT_COVERED = (
+    "{code} is not among the serial numbers or date codes the notice lists, so your unit is probably not "
+    "included; confirm with the contact below."
+)
+UNIT_UNKNOWN = "The notice lists no serial numbers or date codes I can test {code} against; use the contact below."
+UNIT_LIMITED = 'Only some units are included: see "Which units" below.'
+POSSIBLE_PRODUCT = (
+    "Possibly: {count} {verb} a product named like {query}, but no model number you gave. "
+    "Compare the label of yours with each notice below."
+)
+POSSIBLE_CODE = (
+    "Possibly: {code} is a serial number or date code listed in {count}. "
+    "Check that the model number on your label is the one named too."
+)
 RECALLED_SUPPLIER = "{supplier}: {count} on record."
-BRAND_ONLY = "No recall I know of names {model}. {brand} has {count} on record:"
+NO_MODEL = "No recall I know of names {model}."
 BRAND_LIST = "{brand} has {count} on record:"
+BRAND_LINKED_ONLY = (
+    "{brand}: no recall of its own is on record, but {brand} is named as a customer of a battery cell "
+    "supplier whose certificate was suspended (below)."
+)
 NOT_FOUND = "No recall or supplier suspension I know of matches {query}."
 NOT_FOUND_HINT = "Check the exact model number on the label (often on the bottom or back)."
 DID_YOU_MEAN = "Did you mean: {options}?"
 SUSPENSION_NOTE = "Note: {brand} is linked to a battery cell supplier whose certificate was suspended:"
-MORE_MATCHES = "...and {count} more."
-REASON_MODEL = "model {model} is named in this notice"
-REASON_BRAND = "brand {brand}"
-REASON_SUPPLIER = "supplier {supplier}"
+MORE_MATCHES = "...and {count} more: send /more to see them."
+MORE_NONE = "There is nothing more to show: send /check with a model number or a product name first."
+MORE_HEADER = "More for {query} ({first}-{last} of {total}):"
+REASON_MODEL = "model {label} is named in this notice"
+REASON_CODE = "{label} is listed in this notice as a serial number or date code of the units covered"
+REASON_PRODUCT = "the product name matches {words}"
+REASON_PRODUCT_PART = "the product name matches {words} (not every word you sent)"
+REASON_BRAND = "brand {label}"
+REASON_SUPPLIER = "supplier {label}"
 REASON_LINKED = "{brand} is named as a customer of this supplier"
+COMPARE_MODELS = "the model number on your label against {models}"
+COMPARE_CODES = "the serial number or date code against {codes}"
+COMPARE_NAME = "the brand and product name on your label (the notice gives no model number)"
+BUTTON_MORE = "More"
+BUTTON_CHECK_SERIAL = "Check my serial"
+SERIAL_USAGE = "Tell me the model first, for example: /serial BI-B41"
+SERIAL_HOW = (
+    "Send /check {model} followed by the serial number or date code on your label, for example "
+    "/check {model} {example}. Which units are covered: {limits}"
+)
+SERIAL_NONE = "The notices I have for {model} list no serial numbers or date codes to test; {limits}"
+
+from datetime import UTC, datetime  # noqa: E402  (kept beside the only code that needs it)
+
+# --- coverage -------------------------------------------------------------------
+FAMILY_NAMES = {
+    "cpsc": "U.S. CPSC recalls",
+    "curated": "community-curated notices (China's regulators and others with no feed)",
+}
+COVERAGE_RANGE = "{count} {name} from {first} to {last}"
+COVERAGE_COUNT = "{count} {name}"
+COVERAGE = "I looked in {parts}; data as of {updated}. Not being listed does not mean a product is safe."
+COVERAGE_EMPTY = "I have no recall data loaded yet, so I cannot say anything about this product."
+
+
+def coverage_part(family: str, count: int, first: object, last: object) -> str:
+    """Return "589 U.S. CPSC recalls from 2023-12-07 to 2026-03-26" for one source family."""
+    name = FAMILY_NAMES.get(family, f"records from {family}")
+    if first and last:
+        return COVERAGE_RANGE.format(count=f"{count:,}", name=name, first=first, last=last)
+    return COVERAGE_COUNT.format(count=f"{count:,}", name=name)
+
+
+def coverage_line(parts: list[str], updated: str | None) -> str:
+    """Return the coverage sentence every "No" and brand answer ends with."""
+    if not parts:
+        return COVERAGE_EMPTY
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    when = datetime.fromisoformat(updated).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if updated else "unknown"
+    return COVERAGE.format(parts=joined, updated=when)
+
 
 # --- events -------------------------------------------------------------------
 UNKNOWN = "not stated in the source"
@@ -78,12 +149,25 @@ LABEL_REASON = "Reason"
 LABEL_BRANDS = "Brands using its cells"
 LABEL_SOURCE = "Source"
 LABEL_LINK = "Official notice"
+LABEL_REPORTED = "Reported by"
+LABEL_LIMITS = "Which units"
+LABEL_CONTACT = "Contact"
+LABEL_COMPARE = "Compare"
+LABEL_CHANGES = "What changed"
+CHANGE_ADDED = "{label} added: {values}"
+CHANGE_NOW = "{label} now: {value}"
 LABEL_WHY = "Why"
 POTENTIALLY_AFFECTED = "Potentially affected: the notice does not say which products hold these cells."
 
 # --- subscriptions ------------------------------------------------------------
 SUBSCRIBED = "Done: this chat now follows {kind} {name}. I will send an alert when something new is recalled."
 ALREADY_SUBSCRIBED = "This chat already follows {kind} {name}."
+SUBSCRIBE_UNKNOWN = (
+    "I know no brand, model or supplier called {name}. Did you mean {options}? Pick one below, or follow {name} anyway."
+)
+SUBSCRIBED_UNKNOWN = "Nothing is on record for {name} yet; I will alert this chat when a notice names it."
+BUTTON_FOLLOW = "Follow {name}"
+BUTTON_FOLLOW_ANYWAY = "Follow {name} anyway"
 SUBSCRIBED_EXISTING = "Already on record for {name}:"
 SUBSCRIBED_NONE = "Nothing is on record for {name} yet."
 UNSUBSCRIBED = "Done: this chat no longer follows {names}."
@@ -141,7 +225,9 @@ SERVER_MANAGE_ONLY = (
     "Ask one of them; anyone can still /check a model."
 )
 DISCORD_HELP = (
-    "/check model: - is it recalled? e.g. /check model: A1263\n"
+    "/check model: - is it recalled? e.g. /check model: A1263, or a product name: Anker 535\n"
+    "/check model: <model> <serial> - is my unit included? e.g. /check model: BI-B41 000G21\n"
+    "/more - more matches of the last /check\n"
     "/subscribe name: [type:] [channel:] - get alerts here, or in the channel given "
     "(in a server: Manage Server permission)\n"
     "/unsubscribe name: - stop alerts\n"

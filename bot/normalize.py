@@ -4,6 +4,8 @@ A model key keeps letters and digits only, upper-cased, so ``PAC20-272``,
 ``pac20 272`` and ``PAC20272`` are one key. A name key (brands, companies,
 suppliers) keeps words, lower-cased, with legal suffixes such as "Co., Ltd."
 removed, so "Anker Innovations Limited" and "anker innovations" are one key.
+Chinese, Japanese and Korean characters are kept in name keys ("小米" is a key of
+its own); accents and full-width forms are folded ("ÅSKSTORM" is "askstorm").
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import re
 import unicodedata
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
-_WORDS = re.compile(r"[0-9a-z]+(?:['’][a-z]+)?")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK_RUN = re.compile(f"([{_CJK}]+)")
+_WORDS = re.compile(f"[0-9a-z]+(?:['’][a-z]+)?|[{_CJK}]+")
 
 # Words that end a company name without being part of the brand.
 LEGAL_SUFFIXES = frozenset(
@@ -59,9 +63,15 @@ def model_key(text: str) -> str:
     return _NOT_ALNUM.sub("", fold(text).upper())
 
 
+def fold_names(text: str) -> str:
+    """Fold like :func:`fold`, but keep CJK characters (as words of their own)."""
+    parts = _CJK_RUN.split(unicodedata.normalize("NFKC", text))
+    return " ".join(part if i % 2 else fold(part) for i, part in enumerate(parts))
+
+
 def name_words(text: str) -> list[str]:
     """Split a brand, company or supplier name into lower-case words."""
-    return [w.replace("’", "'") for w in _WORDS.findall(fold(text).lower().replace("&", " and "))]
+    return [w.replace("’", "'") for w in _WORDS.findall(fold_names(text).lower().replace("&", " and "))]
 
 
 def name_key(text: str) -> str:

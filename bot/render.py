@@ -10,8 +10,16 @@ import textwrap
 
 from bot import messages
 from bot.commands import Reply
-from bot.events import Alert, Event, EventKind
+from bot.events import Alert, Change, Event, EventKind
 from bot.matching import Match
+
+_FIELD_LABELS = {
+    "models": messages.LABEL_MODELS,
+    "units": messages.LABEL_UNITS,
+    "hazard": messages.LABEL_HAZARD,
+    "remedy": messages.LABEL_REMEDY,
+    "limits": messages.LABEL_LIMITS,
+}
 
 
 def units_line(event: Event) -> str:
@@ -44,9 +52,45 @@ def event_fields(event: Event) -> list[tuple[str, str]]:
         (messages.LABEL_UNITS, units_line(event) or unknown),
         (messages.LABEL_HAZARD, event.hazard or unknown),
         (messages.LABEL_REMEDY, event.remedy or unknown),
+        (messages.LABEL_LIMITS, event.limits or unknown),
+        (messages.LABEL_CONTACT, event.contact or unknown),
         (messages.LABEL_AUTHORITY, event.authority or unknown),
         (messages.LABEL_DATE, when),
     ]
+
+
+def change_text(change: Change) -> str:
+    """Return one change of an update in words: "Models added: A1264"."""
+    label = _FIELD_LABELS.get(change.field, change.field)
+    if change.added:
+        return messages.CHANGE_ADDED.format(label=label, values=", ".join(change.added))
+    return messages.CHANGE_NOW.format(label=label, value=change.value or messages.UNKNOWN)
+
+
+def alert_fields(alert: Alert) -> list[tuple[str, str]]:
+    """Return the lines of an alert's card: what changed for an update, else the whole event."""
+    event = alert.event
+    if not (alert.is_update and alert.changes):
+        return event_fields(event)
+    return [
+        *[(messages.LABEL_CHANGES, change_text(c)) for c in alert.changes],
+        (messages.LABEL_LIMITS, event.limits or messages.UNKNOWN),
+        (messages.LABEL_CONTACT, event.contact or messages.UNKNOWN),
+        (messages.LABEL_DATE, event.date.isoformat() if event.date else messages.UNKNOWN),
+    ]
+
+
+def match_notes(match: Match) -> list[tuple[str, str]]:
+    """Return the lines that say why an event was picked and what to compare on the label."""
+    notes = [(messages.LABEL_WHY, match.reason)] if match.reason else []
+    if match.compare:
+        notes.append((messages.LABEL_COMPARE, match.compare))
+    return notes
+
+
+def source_label(event: Event) -> str:
+    """Return "Source", or "Reported by" for an event no official notice online backs."""
+    return messages.LABEL_SOURCE if event.url else messages.LABEL_REPORTED
 
 
 def event_heading(event: Event) -> str:
@@ -56,19 +100,19 @@ def event_heading(event: Event) -> str:
     return f"RECALL: {event.name}"
 
 
-def render_event(match: Match, width: int = 100) -> str:
-    """Render one event as an indented text block."""
+def render_event(match: Match, width: int = 100, fields: list[tuple[str, str]] | None = None) -> str:
+    """Render one event as an indented text block (``fields``: other lines than the whole event)."""
     event = match.event
     lines = [event_heading(event)]
-    if match.reason:
-        lines.append(f"  {messages.LABEL_WHY}: {match.reason}")
-    for label, value in event_fields(event):
+    for label, value in match_notes(match):
+        lines.append(textwrap.fill(f"{label}: {value}", width, initial_indent="  ", subsequent_indent="    "))
+    for label, value in event_fields(event) if fields is None else fields:
         lines.append(textwrap.fill(f"{label}: {value}", width, initial_indent="  ", subsequent_indent="    "))
     if event.kind is EventKind.SUSPENSION:
         lines.append(f"  {messages.POTENTIALLY_AFFECTED}")
     if event.url:
         lines.append(f"  {messages.LABEL_LINK}: {event.url}")
-    lines.append(f"  {messages.LABEL_SOURCE}: {event.source}")
+    lines.append(f"  {source_label(event)}: {event.source}")
     return "\n".join(lines)
 
 
@@ -97,4 +141,4 @@ def alert_title(alert: Alert) -> str:
 def render_alert(alert: Alert) -> str:
     """Render an alert as plain text."""
     why = "; ".join(alert.reasons)
-    return f"{alert_title(alert)}\n\n{render_event(Match(alert.event, why))}"
+    return f"{alert_title(alert)}\n\n{render_event(Match(alert.event, why), fields=alert_fields(alert))}"

@@ -175,7 +175,7 @@ def build_client(core: Core, guard: InvalidRequestGuard) -> tuple[discord.Client
     tree = app_commands.CommandTree(client)
     handlers = DiscordHandlers(core)
 
-    @tree.command(description="Is a model, brand or cell supplier named in a recall? e.g. PAC20-272")
+    @tree.command(description="Is a model, product, brand or cell supplier named in a recall? e.g. PAC20-272")
     @app_commands.describe(model="The model number printed on the device, or a brand or supplier name")
     async def check(interaction: discord.Interaction, model: str) -> None:
         await handlers.handle_command(interaction, "check", model)
@@ -198,6 +198,15 @@ def build_client(core: Core, guard: InvalidRequestGuard) -> tuple[discord.Client
             channel_help="In a server: the channel",
         )
     )
+
+    @tree.command(description="More matches of the last /check here")
+    async def more(interaction: discord.Interaction) -> None:
+        await handlers.handle_command(interaction, "more")
+
+    @tree.command(description="Is my unit included? Tells how to check a serial number or date code")
+    @app_commands.describe(model="The recalled model number, e.g. BI-B41")
+    async def serial(interaction: discord.Interaction, model: str) -> None:
+        await handlers.handle_command(interaction, "serial", model)
 
     @tree.command(description="What this channel (or DM) follows")
     async def subscriptions(interaction: discord.Interaction) -> None:

@@ -14,8 +14,9 @@ import discord
 
 from bot import messages
 from bot.commands import Button, Reply
-from bot.events import Alert, Event, EventKind
-from bot.render import alert_title, event_fields, event_heading
+from bot.events import Alert, EventKind
+from bot.matching import Match
+from bot.render import alert_fields, alert_title, event_fields, event_heading, match_notes, source_label
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -47,17 +48,19 @@ def trim(text: str, limit: int, has_link: bool = True) -> str:
     return text[: max(0, limit - len(tail))].rstrip() + tail
 
 
-def event_embed(event: Event, why: str | None = None) -> discord.Embed:
+def event_embed(match: Match, fields: list[tuple[str, str]] | None = None) -> discord.Embed:
     """Return an embed for one event; the longest fields are trimmed until it fits in 6,000 characters.
 
+    ``fields`` replaces the event's own lines (an update alert shows what changed).
     ``len(embed)`` is discord.py's count of the characters Discord holds against that limit.
     """
+    event = match.event
     linked = bool(event.url)
-    description = f"**{messages.LABEL_WHY}:** {why}" if why else ""
+    description = "\n".join(f"**{label}:** {value}" for label, value in match_notes(match))
     if event.kind is EventKind.SUSPENSION:
         description = f"{description}\n{messages.POTENTIALLY_AFFECTED}".strip()
     title = trim(event_heading(event), TITLE_LIMIT, linked)
-    footer = trim(f"{messages.LABEL_SOURCE}: {event.source}", FOOTER_LIMIT, linked)
+    footer = trim(f"{source_label(event)}: {event.source}", FOOTER_LIMIT, linked)
     limit = FIELD_VALUE_LIMIT
     while True:
         embed = discord.Embed(
@@ -66,7 +69,7 @@ def event_embed(event: Event, why: str | None = None) -> discord.Embed:
             colour=SUSPENSION_COLOUR if event.kind is EventKind.SUSPENSION else RECALL_COLOUR,
             description=trim(description, min(DESCRIPTION_LIMIT, limit * 4), linked) or None,
         )
-        for label, value in event_fields(event):  # labels are short; values may be long
+        for label, value in event_fields(event) if fields is None else fields:  # short labels; long values
             embed.add_field(name=label, value=trim(value, limit, linked), inline=False)
         embed.set_footer(text=footer)
         if len(embed) <= EMBED_TOTAL_LIMIT or limit <= 64:
@@ -114,16 +117,17 @@ def reply_pages(reply: Reply) -> list[Page]:
     """Render a reply as messages: the text, one embed per event, then any notes."""
     texts = split_text(reply.text + (f"\n{reply.footer}" if reply.footer else ""))
     pages = [Page(text) for text in texts[:-1]]
-    pages += _pack(texts[-1], [event_embed(m.event, m.reason or None) for m in reply.matches])
+    pages += _pack(texts[-1], [event_embed(m) for m in reply.matches])
     if reply.notes:
-        pages += _pack(trim(reply.notes_header or "", CONTENT_LIMIT), [event_embed(m.event) for m in reply.notes])
+        notes = [event_embed(Match(m.event, "")) for m in reply.notes]
+        pages += _pack(trim(reply.notes_header or "", CONTENT_LIMIT), notes)
     return pages
 
 
 def alert_page(alert: Alert) -> Page:
     """Render an alert as one message: its title, and the event's embed with why it came here."""
     why = "; ".join(alert.reasons)
-    return Page(alert_title(alert), [event_embed(alert.event, why)])
+    return Page(alert_title(alert), [event_embed(Match(alert.event, why), alert_fields(alert))])
 
 
 # Under every alert: it lists what the channel follows, each with its own Unsubscribe button.

@@ -126,7 +126,8 @@ PLATFORM = "telegram"
 GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
 ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 MENU = [
-    BotCommand("check", "Is a model or brand recalled? /check PAC20-272"),
+    BotCommand("check", "Is a model, product or brand recalled? /check PAC20-272"),
+    BotCommand("more", "More matches of the last /check"),
     BotCommand("subscribe", "Get alerts for a brand, model or supplier"),
     BotCommand("unsubscribe", "Stop alerts"),
     BotCommand("subscriptions", "What this chat follows"),

@@ -13,7 +13,7 @@ from bot import messages
 from bot.commands import Reply
 from bot.events import Alert, EventKind
 from bot.matching import Match
-from bot.render import alert_title, event_fields, event_heading
+from bot.render import alert_fields, alert_title, event_fields, event_heading, match_notes, source_label
 
 LIMIT = 4096
 
@@ -34,19 +34,19 @@ def _line(label: str, value: str, *, italic: bool = False) -> list[str]:
     return [f"<b>{escape(label)}:</b> {escape(pieces[0])}"] + [escape(piece) for piece in pieces[1:]]
 
 
-def event_lines(match: Match) -> list[str]:
-    """Return the HTML lines of one event card."""
+def event_lines(match: Match, fields: list[tuple[str, str]] | None = None) -> list[str]:
+    """Return the HTML lines of one event card (``fields``: other lines than the whole event)."""
     event = match.event
     lines = [f"<b>{escape(event_heading(event))}</b>"]
-    if match.reason:
-        lines += _line(messages.LABEL_WHY, match.reason, italic=True)
-    for label, value in event_fields(event):
+    for label, value in match_notes(match):
+        lines += _line(label, value, italic=True)
+    for label, value in event_fields(event) if fields is None else fields:
         lines += _line(label, value)
     if event.kind is EventKind.SUSPENSION:
         lines.append(f"<i>{escape(messages.POTENTIALLY_AFFECTED)}</i>")
     if event.url:
         lines.append(f'<a href="{escape(event.url, quote=True)}">{escape(messages.LABEL_LINK)}</a>')
-    lines += _line(messages.LABEL_SOURCE, event.source)
+    lines += _line(source_label(event), event.source)
     return lines
 
 
@@ -82,4 +82,5 @@ def reply_html(reply: Reply) -> list[str]:
 def alert_html(alert: Alert) -> list[str]:
     """Render an alert as one or more HTML messages."""
     why = "; ".join(alert.reasons)
-    return split([f"<b>{escape(alert_title(alert))}</b>", "", *event_lines(Match(alert.event, why))])
+    card = event_lines(Match(alert.event, why), fields=alert_fields(alert))
+    return split([f"<b>{escape(alert_title(alert))}</b>", "", *card])

@@ -5,18 +5,19 @@ Every function takes a ``Session`` first; the caller owns the transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, literal, or_, update
+from sqlalchemy import Text, and_, delete, func, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from bot.events import Alert, Destination, Event
+from bot.events import Alert, Change, Destination, Event
 from storage.repo import get_events
 from storage.tables import DeliveryRow, DestinationRow, InstanceRow, SubscriptionRow
 
@@ -62,6 +63,7 @@ def queue_alerts(
     is_update: bool,
     subscribed_before: datetime,
     now: datetime,
+    changes: Sequence[Change] = (),
 ) -> int:
     """Write one delivery per destination whose subscriptions match ``keys``; return how many.
 
@@ -74,7 +76,8 @@ def queue_alerts(
     dest = DestinationRow.__table__.c
     table = DeliveryRow.__table__.c
     names = ["event_id", "event_hash", "is_update", "platform", "chat_id", "reasons", "status", "attempts"]
-    names += ["next_attempt_at", "created_at"]
+    names += ["next_attempt_at", "created_at", "changes"]
+    changed = json.dumps([c.to_dict() for c in changes], ensure_ascii=False) if changes else None
     postgres = session.get_bind().dialect.name == "postgresql"
     find = func.strpos if postgres else func.instr
     version = event_version(event)
@@ -94,6 +97,7 @@ def queue_alerts(
                 literal(0),
                 literal(now, UTCDateTime()),
                 literal(now, UTCDateTime()),
+                literal(changed, Text()),
             )
             .select_from(
                 SubscriptionRow.__table__.outerjoin(
@@ -142,7 +146,7 @@ def claim_due(session: Session, platforms: Sequence[str], now: datetime, limit: 
     session.execute(update(DeliveryRow).where(col(DeliveryRow.id).in_(ids)).values(claimed_until=now + lease))
     t = DeliveryRow.__table__.c
     rows = session.execute(
-        sa_select(t.id, t.platform, t.chat_id, t.reasons, t.is_update, t.attempts, t.event_id)
+        sa_select(t.id, t.platform, t.chat_id, t.reasons, t.is_update, t.attempts, t.event_id, t.changes)
         .where(t.id.in_(ids))
         .order_by(t.next_attempt_at, t.id)
     ).all()
@@ -156,6 +160,7 @@ def claim_due(session: Session, platforms: Sequence[str], now: datetime, limit: 
                 event=events[row.event_id],
                 reasons=tuple(sorted(set(row.reasons.splitlines()))),
                 is_update=row.is_update,
+                changes=tuple(Change.from_dict(c) for c in json.loads(row.changes)) if row.changes else (),
             ),
             attempts=row.attempts,
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, tuple_
 from sqlmodel import Session, col, select
 
 from bot.events import Destination, Event
-from storage.tables import EventKeyRow, EventRow, MetaRow, SubscriptionRow
+from storage.search import index_events, unindex_events
+from storage.tables import BrandAliasRow, CheckPageRow, EventKeyRow, EventRow, MetaRow, SubscriptionRow
 
 _CHUNK = 500  # rows per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -35,6 +36,14 @@ def get_meta(session: Session, name: str) -> str | None:
     """Return a stored fact about the database, or None."""
     row = session.get(MetaRow, name)
     return row.value if row else None
+
+
+_META = select(MetaRow.value).where(col(MetaRow.name) == bindparam("name"))
+
+
+def meta_value(session: Session, name: str) -> str | None:
+    """Return a stored fact like :func:`get_meta`, by a statement built once (for the /check hot path)."""
+    return session.execute(_META, {"name": name}).scalar()
 
 
 def set_meta(session: Session, name: str, value: str) -> None:
@@ -101,6 +110,7 @@ def insert_events(session: Session, events: Sequence[Event], origin: str, now: d
         keys = _key_rows(chunk)
         if keys:
             session.execute(insert(EventKeyRow), keys)
+        index_events(session, chunk)
 
 
 def replace_events(session: Session, events: Sequence[Event], origin: str, now: datetime) -> None:
@@ -115,6 +125,8 @@ def replace_events(session: Session, events: Sequence[Event], origin: str, now: 
         keys = _key_rows(chunk)
         if keys:
             session.execute(insert(EventKeyRow), keys)
+        unindex_events(session, ids)
+        index_events(session, chunk)
 
 
 # Two plain IN lists, not a row-value IN: SQLite answers these from the index. Built once:
@@ -217,3 +229,42 @@ def list_subscriptions(session: Session, dest: Destination) -> list[Subscription
             .order_by(col(SubscriptionRow.created_at), col(SubscriptionRow.id))
         ).all()
     )
+
+
+def origin_coverage(session: Session) -> list[tuple[str, int, date | None, date | None, datetime]]:
+    """Return (origin, events, first date, last date, last stored) for every origin events came from."""
+    query = select(
+        EventRow.origin,
+        func.count(),
+        func.min(EventRow.event_date),
+        func.max(EventRow.event_date),
+        func.max(EventRow.updated_at),
+    ).group_by(EventRow.origin)
+    return [tuple(row) for row in session.exec(query)]
+
+
+def brand_aliases(session: Session) -> list[tuple[str, str, str]]:
+    """Return every (alias key, brand key, brand name): "小米" is "xiaomi", Xiaomi."""
+    return [tuple(row) for row in session.exec(select(BrandAliasRow.alias_key, BrandAliasRow.key, BrandAliasRow.label))]
+
+
+def replace_brand_aliases(session: Session, aliases: Iterable[tuple[str, str, str]]) -> None:
+    """Replace every brand alias with (alias key, brand key, brand name) rows."""
+    session.execute(delete(BrandAliasRow))
+    rows = [{"alias_key": a, "key": k, "label": label} for a, k, label in dict((r[0], r) for r in aliases).values()]
+    if rows:
+        session.execute(insert(BrandAliasRow), rows)
+
+
+def save_page(session: Session, dest: Destination, query: str, shown: int, now: datetime) -> None:
+    """Remember a destination's last /check and how many of its matches were shown."""
+    row = session.get(CheckPageRow, (dest.platform, dest.chat_id))
+    if row is None:
+        session.add(CheckPageRow(platform=dest.platform, chat_id=dest.chat_id, query=query, shown=shown, at=now))
+    else:
+        row.query, row.shown, row.at = query, shown, now
+
+
+def last_page(session: Session, dest: Destination) -> CheckPageRow | None:
+    """Return a destination's last /check, or None."""
+    return session.get(CheckPageRow, (dest.platform, dest.chat_id))

@@ -116,6 +116,7 @@ class DeliveryRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
     sent_at: datetime | None = None
+    changes: str | None = Field(default=None, sa_column=Column(Text))  # what an update changed, as JSON
 
 
 class InstanceRow(SQLModel, table=True):
@@ -125,3 +126,25 @@ class InstanceRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     last_seen: datetime = Field(index=True)
+
+
+class BrandAliasRow(SQLModel, table=True):
+    """Another name of a brand, such as its Chinese name: "小米" is Xiaomi."""
+
+    __tablename__ = "brand_alias"
+
+    alias_key: str = Field(primary_key=True, max_length=200)
+    key: str = Field(max_length=200)
+    label: str = Field(max_length=300)
+
+
+class CheckPageRow(SQLModel, table=True):
+    """A destination's last /check, so that /more shows the matches after those shown."""
+
+    __tablename__ = "check_page"
+
+    platform: str = Field(primary_key=True, max_length=20)
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    query: str = Field(max_length=300)
+    shown: int = 0
+    at: datetime

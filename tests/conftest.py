@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.alerts import alert_keys
 from bot.commands import Core
-from bot.dataset import CURATED_ORIGIN, bundled_curated, store_events
+from bot.dataset import CURATED_ORIGIN, bundled_curated, load_brand_aliases, store_events
 from bot.events import Destination, Event
 from bot.sources.cpsc import parse_records
 from storage import outbox, repo
@@ -105,6 +105,7 @@ def loaded_db(tmp_path_factory) -> Path:
     with Core(engine).session() as session:
         store_events(session, events, "test:cpsc", NOW)
         store_events(session, curated, CURATED_ORIGIN, NOW)
+        assert load_brand_aliases(session) == []
         session.commit()
     with engine.connect() as connection:  # fold the WAL into the file so a copy is complete
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -71,7 +71,7 @@ def test_subscribe_lists_what_is_already_on_record(core):
     assert "cqc-apex-wuxi-2025-06" in {m.event.id for m in reply.matches}
     assert len(reply.matches) == 5 and reply.footer  # more than fit on one screen
     nothing = dispatch(core, CHAT, "/subscribe brand Nokorp")
-    assert nothing.matches == () and messages.SUBSCRIBED_NONE.format(name="Nokorp") in nothing.text
+    assert nothing.matches == () and messages.SUBSCRIBED_UNKNOWN.format(name="Nokorp") in nothing.text
 
 
 def test_subscribing_twice_keeps_one_subscription(core):

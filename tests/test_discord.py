@@ -84,7 +84,7 @@ async def test_check_in_a_server_answers_with_an_embed_and_subscribe_buttons(ser
 
 async def test_check_in_a_dm_links_the_official_notice(server, discord_bot_running):
     answer = await server.answer(await server.slash("check", {"model": "a 1263"}, user=MEMBER, dm=True))
-    assert answer["data"]["content"] == "Yes: A1263 is named in 1 notice."
+    assert answer["data"]["content"] == f"Yes: A1263 is named in 1 notice. {messages.UNIT_LIMITED}"
     [embed] = answer["data"]["embeds"]
     assert embed["url"].startswith("https://www.cpsc.gov/Recalls/2025/More-than-One-Million-Anker")
 
@@ -249,7 +249,17 @@ async def test_commands_are_synced_to_the_test_server_only_when_changed(server, 
     puts = [r for r in server.requests if r.method == "PUT"]
     assert [r.path for r in puts] == [f"/applications/{fake_discord.APP_ID}/guilds/{GUILD_ID}/commands"]
     commands = {c["name"]: c for c in puts[0].body}
-    assert sorted(commands) == ["check", "help", "recent", "status", "subscribe", "subscriptions", "unsubscribe"]
+    assert sorted(commands) == [
+        "check",
+        "help",
+        "more",
+        "recent",
+        "serial",
+        "status",
+        "subscribe",
+        "subscriptions",
+        "unsubscribe",
+    ]
     subscribe = commands["subscribe"]
     assert int(subscribe["default_member_permissions"]) == fake_discord.MANAGE_GUILD
     options = {o["name"]: o for o in subscribe["options"]}
@@ -338,7 +348,7 @@ async def test_telegram_and_discord_run_side_by_side(tmp_path, server, bot_api):
     telegram = {"RECALLBOT_TELEGRAM__TOKEN": fake_telegram.TOKEN, "RECALLBOT_TELEGRAM__API_BASE_URL": bot_api.base_url}
     code, out = await run_process(tmp_path, server, fake_discord.TOKEN, check_both, env=telegram)
     assert code == 0, out
-    assert answers[0]["data"]["content"] == "Yes: A1263 is named in 1 notice."
+    assert answers[0]["data"]["content"] == f"Yes: A1263 is named in 1 notice. {messages.UNIT_LIMITED}"
     assert bot_api.sent(5)[0]["text"].startswith("Yes: A1263 is named in 1 notice.")
 
 
@@ -363,7 +373,7 @@ async def test_sync_commands_publishes_globally_once(tmp_path, server):
     assert outputs[1].startswith("Slash commands unchanged since the last publish")
     puts = [r.path for r in server.requests if r.method == "PUT"]
     assert puts == [f"/applications/{fake_discord.APP_ID}/commands"]
-    assert len(server.commands["global"]) == 7
+    assert len(server.commands["global"]) == 9  # /more and /serial came with the answers work
     assert server.identifies == 0  # REST only: no gateway login spent
 
 
@@ -390,3 +400,27 @@ async def test_one_instance_holds_the_gateway_and_another_takes_over(server, pg_
             assert answer["data"]["content"] == messages.DISCORD_HELP
     finally:
         other_engine.dispose()
+
+
+async def test_a_product_name_is_a_possible_match_with_units_and_contact(server, discord_bot_running):
+    answer = await server.answer(await server.slash("check", {"model": "varmfront"}, user=MEMBER))
+    assert answer["data"]["content"].startswith("Possibly: 1 recall names a product named like varmfront")
+    [embed] = answer["data"]["embeds"]
+    assert embed["title"] == "RECALL: VARMFRONT Power Banks"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Contact"].startswith("IKEA toll-free at 888-966-4532")
+    assert "2318" in fields["Which units"]
+    assert "**Compare:** the model number on your label against E2037, E2038" in embed["description"]
+
+
+async def test_the_more_button_pages_through_a_long_answer(server, discord_bot_running):
+    interaction = await server.slash("check", {"model": "Anker"}, user=MEMBER)
+    answer = await server.answer(interaction)
+    token = f"token-{interaction}"
+    if "components" not in answer["data"]:  # five embeds pass 6,000 characters: the buttons end the follow-up
+        await server.wait_for(lambda: token in server.followups)
+    last = server.followups[token][-1] if token in server.followups else answer["data"]
+    buttons = [b["custom_id"] for row in last["components"] for b in row["components"]]
+    assert buttons[-1] == "recallbot:more"
+    more = await server.answer(await server.press("recallbot:more", user=MEMBER, permissions=SEND_MESSAGES))
+    assert more["data"]["content"].startswith("More for Anker (6-")

@@ -48,6 +48,7 @@ async def test_start_up_registers_the_command_menu(api, telegram):
     [menu] = [c for c in api.calls if c.method == "setMyCommands"]
     assert [c["command"] for c in menu.params["commands"]] == [
         "check",
+        "more",
         "subscribe",
         "unsubscribe",
         "subscriptions",
@@ -210,3 +211,33 @@ async def test_only_one_instance_polls_and_another_takes_over(api, pg_engine):
         assert api.conflicts == 0
     finally:
         other_engine.dispose()
+
+
+async def test_a_product_name_is_a_possible_match_with_units_contact_and_a_more_button(api, telegram):
+    api.push_message(5, "/check Anker 535")
+    await eventually(lambda: api.sent(5))
+    [reply] = api.sent(5)
+    assert reply["text"].startswith("Possibly: 1 recall names a product named like Anker 535")
+    assert "<b>RECALL: Anker 535 Power Bank (20K)</b>" in reply["text"]
+    assert "<i>Compare: the brand and product name on your label" in reply["text"]
+    assert "<b>Contact:</b>" in reply["text"] and "<b>Which units:</b>" in reply["text"]
+    assert "<b>Reported by:</b> June 2025 tech news round-up" in reply["text"]
+
+
+async def test_the_more_button_pages_through_a_long_answer(api, telegram):
+    api.push_message(5, "/check Anker")
+    await eventually(lambda: any("reply_markup" in m for m in api.sent(5)))
+    first = len(api.sent(5))
+    buttons = [row[0]["callback_data"] for row in api.sent(5)[-1]["reply_markup"]["inline_keyboard"]]
+    assert buttons[-1] == "more"  # under the last message of the answer
+    api.push_callback(5, "more")
+    await eventually(lambda: len(api.sent(5)) > first)
+    assert api.sent(5)[first]["text"].startswith("More for Anker (6-")
+
+
+async def test_model_and_serial_says_whether_the_unit_is_in_the_recall(api, telegram):
+    api.push_message(5, "/check BI-B41 000G21")
+    await eventually(lambda: api.sent(5))
+    text = api.sent(5)[0]["text"]
+    assert text.startswith(f"Yes: BI-B41 is named in 1 notice. {messages.UNIT_COVERED.format(code='000G21')}")
+    assert "<b>Contact:</b> INIU toll-free at 888-886-3606" in text

@@ -32,6 +32,8 @@ _RECALL_FIELDS: dict[str, tuple[type, bool]] = {
     "authority": (str, False),
     "hazard": (str, False),
     "remedy": (str, False),
+    "limits": (str, False),
+    "contact": (str, False),
     "url": (str, False),
     "same_as": (list, False),
     "source": (str, True),
@@ -49,6 +51,11 @@ _SUSPENSION_FIELDS: dict[str, tuple[type, bool]] = {
     "url": (str, False),
     "source": (str, True),
 }
+_BRAND_FIELDS: dict[str, tuple[type, bool]] = {
+    "name": (str, True),
+    "aliases": (list, True),
+}
+_TABLES = ("recall", "suspension", "brand")
 _TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list of strings", date: "a date like 2025-06-16"}
 
 
@@ -99,6 +106,8 @@ def _recall(r: dict[str, Any]) -> Event:
         units_text=r.get("units_note"),
         hazard=r.get("hazard"),
         remedy=r.get("remedy"),
+        limits=r.get("limits"),
+        contact=r.get("contact"),
         same_as=tuple(r.get("same_as", [])),
     )
 
@@ -129,9 +138,9 @@ def parse_curated(text: str, source: str) -> tuple[list[Event], list[Problem]]:
     except tomllib.TOMLDecodeError as error:
         return [], [Problem(source, "-", "-", f"not valid TOML ({error})")]
     problems = [
-        Problem(source, "-", name, "unknown table (use [[recall]] or [[suspension]])")
+        Problem(source, "-", name, "unknown table (use [[recall]], [[suspension]] or [[brand]])")
         for name in data
-        if name not in ("recall", "suspension")
+        if name not in _TABLES
     ]
     events: list[Event] = []
     seen: set[str] = set()
@@ -157,6 +166,25 @@ def parse_curated(text: str, source: str) -> tuple[list[Event], list[Problem]]:
             seen.add(event.id)
             events.append(event)
     return events, problems
+
+
+def parse_brands(text: str, source: str) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """Return the (alias, brand name) pairs of a curated document's [[brand]] tables."""
+    try:
+        records = tomllib.loads(text).get("brand", [])
+    except tomllib.TOMLDecodeError as error:
+        return [], [Problem(source, "-", "-", f"not valid TOML ({error})")]
+    if not isinstance(records, list):
+        return [], [Problem(source, "-", "brand", "use [[brand]] for each record")]
+    pairs, problems = [], []
+    for position, record in enumerate(records, start=1):
+        try:
+            checked = _check(record, _BRAND_FIELDS)
+        except RecordError as error:
+            problems.append(Problem(source, f"#{position} of [[brand]]", error.field, error.reason))
+            continue
+        pairs += [(alias, checked["name"]) for alias in checked["aliases"]]
+    return pairs, problems
 
 
 def load_curated(path: Path) -> tuple[list[Event], list[Problem]]:
