@@ -151,7 +151,7 @@ def _check_text(result: CheckResult) -> str:
             lines.append(messages.DID_YOU_MEAN.format(options=", ".join(result.suggestions)))
         elif not result.notes:
             lines.append(messages.NOT_FOUND_HINT)
-    return " ".join([*lines, result.coverage])
+    return " ".join(lines) + "\n" + result.coverage
 
 
 def _check_buttons(result: CheckResult, hidden: int) -> tuple[Button, ...]:
@@ -305,7 +305,7 @@ def subscribe(core: Core, dest: Destination, args: str) -> Reply:
     existing = messages.SUBSCRIBED_EXISTING if matches else messages.SUBSCRIBED_UNKNOWN
     hidden = len(matches) - MAX_SHOWN
     return Reply(
-        text=f"{template.format(kind=kind.value, name=name)} {existing.format(name=name)} {coverage}",
+        text=f"{template.format(kind=kind.value, name=name)} {existing.format(name=name)}\n{coverage}",
         matches=matches[:MAX_SHOWN],
         footer=messages.MORE_MATCHES.format(count=hidden) if hidden > 0 else None,
     )

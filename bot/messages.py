@@ -74,7 +74,7 @@ POSSIBLE_CODE = (
 )
 RECALLED_SUPPLIER = "{supplier}: {count} on record."
 NO_MODEL = "No recall I know of names {model}."
-BRAND_LIST = "{brand} has {count} on record:"
+BRAND_LIST = "{brand} has {count} on record, below."
 BRAND_LINKED_ONLY = (
     "{brand}: no recall of its own is on record, but {brand} is named as a customer of a battery cell "
     "supplier whose certificate was suspended (below)."
@@ -168,7 +168,7 @@ SUBSCRIBE_UNKNOWN = (
 SUBSCRIBED_UNKNOWN = "Nothing is on record for {name} yet; I will alert this chat when a notice names it."
 BUTTON_FOLLOW = "Follow {name}"
 BUTTON_FOLLOW_ANYWAY = "Follow {name} anyway"
-SUBSCRIBED_EXISTING = "Already on record for {name}:"
+SUBSCRIBED_EXISTING = "Already on record for {name}, below."
 SUBSCRIBED_NONE = "Nothing is on record for {name} yet."
 UNSUBSCRIBED = "Done: this chat no longer follows {names}."
 NOT_SUBSCRIBED = "This chat does not follow {name}. /subscriptions lists what it follows."

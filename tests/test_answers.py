@@ -217,7 +217,7 @@ def test_subscribe_to_a_typo_asks_before_following(core):
 
 def test_subscribe_to_a_known_name_lists_it_with_the_coverage(core):
     text = dispatch(core, CHAT, "/subscribe brand Anker").text
-    assert "Already on record for Anker:" in text and "Not being listed does not mean" in text
+    assert "Already on record for Anker, below." in text and "Not being listed does not mean" in text
 
 
 def test_a_news_only_record_says_reported_by(core):
