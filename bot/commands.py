@@ -69,11 +69,13 @@ class Core:
         return Session(self.engine, expire_on_commit=False)
 
     def vocabulary(self, session: Session) -> Vocabulary:
-        """Return the suggestion vocabulary, reloaded when the dataset changed."""
-        version = repo.get_meta(session, "dataset_version")
+        """Return the vocabulary, reloaded when the dataset changed, with the time of the last check."""
+        meta = repo.meta_values(session, ["dataset_version", "last_check_at"])
+        version = meta.get("dataset_version")
         if self._vocabulary is None or version != self._vocabulary_version:
             self._vocabulary = Vocabulary.load(session)
             self._vocabulary_version = version
+        self._vocabulary.last_check = meta.get("last_check_at")
         return self._vocabulary
 
 
@@ -299,7 +301,7 @@ def subscribe(core: Core, dest: Destination, args: str) -> Reply:
         created = repo.add_subscription(session, dest, kind.value, key, name, core.clock())
         outbox.resume_destination(session, dest)  # subscribing again says the chat is back
         session.commit()
-        coverage = vocabulary.coverage(repo.get_meta(session, "last_check_at"))
+        coverage = vocabulary.coverage()
     template = messages.SUBSCRIBED if created else messages.ALREADY_SUBSCRIBED
     matches = by_date([Match(h.event, "") for h in hits])
     existing = messages.SUBSCRIBED_EXISTING if matches else messages.SUBSCRIBED_UNKNOWN

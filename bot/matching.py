@@ -349,7 +349,7 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
         models_named=tuple(models_named),
         unit=_unit_check(lookup, found[KeyType.MODEL]) if verdict is Verdict.RECALLED else None,
         code=code if matches and matches[0].kind is MatchKind.CODE else None,
-        coverage=vocabulary.coverage(repo.meta_value(session, "last_check_at")),
+        coverage=vocabulary.coverage(),
     )
 
 
@@ -388,6 +388,7 @@ class Vocabulary:
         self.alias_names = {alias: label for alias, _, label in aliases or ()}  # "小米" -> "Xiaomi"
         self._coverage = coverage or []
         self._updated = updated
+        self.last_check: str | None = None  # when the checker last ran; set by Core.vocabulary
         self._name_keys = list(self._names)
         self._buckets: dict[str, list[str]] = {}
         for key in self._models:
@@ -415,11 +416,13 @@ class Vocabulary:
         aliases = repo.brand_aliases(session)
         return cls(rows, aliases, list(coverage.values()), max(stored).isoformat() if stored else None)
 
-    def coverage(self, last_check: str | None) -> str:
+    def coverage(self) -> str:
         """Return the one line that says what data an answer looked in, and how old it is.
 
-        Its age is the later of the last check of the live sources and the last time data was stored.
+        Its age is the later of the last check of the live sources (``last_check``, which the
+        core sets on every command) and the last time data was stored.
         """
+        last_check = self.last_check
         parts = [messages.coverage_part(row.family, row.count, row.first, row.last) for row in self._coverage]
         times = [t for t in (last_check, self._updated) if t]
         return messages.coverage_line(parts, max(times, key=_moment) if times else None)

@@ -38,12 +38,12 @@ def get_meta(session: Session, name: str) -> str | None:
     return row.value if row else None
 
 
-_META = select(MetaRow.value).where(col(MetaRow.name) == bindparam("name"))
+_META = select(MetaRow.name, MetaRow.value).where(col(MetaRow.name).in_(bindparam("names", expanding=True)))
 
 
-def meta_value(session: Session, name: str) -> str | None:
-    """Return a stored fact like :func:`get_meta`, by a statement built once (for the /check hot path)."""
-    return session.execute(_META, {"name": name}).scalar()
+def meta_values(session: Session, names: Sequence[str]) -> dict[str, str]:
+    """Return several stored facts in one statement, built once (every command reads them)."""
+    return dict(session.execute(_META, {"names": list(names)}).all())
 
 
 def set_meta(session: Session, name: str, value: str) -> None:

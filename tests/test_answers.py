@@ -278,3 +278,10 @@ def test_what_an_update_changed_is_stored_with_the_alert_and_read_back(core):
         [claim] = outbox.claim_due(session, ["telegram"], NOW, 10, timedelta(seconds=60))
     assert queued == 1
     assert claim.alert.changes == (Change("remedy", value="Return it to the store for a refund."),)
+
+
+def test_the_coverage_age_is_the_last_check_of_the_live_sources(core):
+    with core.session() as session:
+        repo.set_meta(session, "last_check_at", "2025-07-03T08:30:00+00:00")
+        session.commit()
+    assert "data as of 2025-07-03 08:30 UTC" in dispatch(core, CHAT, "/check zzqx-99999-q").text
