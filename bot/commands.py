@@ -124,7 +124,9 @@ def _possible_text(result: CheckResult) -> str:
     if result.code:
         return messages.POSSIBLE_CODE.format(code=result.code, count=messages.plural(count, "notice"))
     verb = "names" if count == 1 else "name"
-    return messages.POSSIBLE_PRODUCT.format(count=_recalls(count), verb=verb, query=result.query)
+    text = messages.POSSIBLE_PRODUCT.format(count=_recalls(count), verb=verb, query=result.query)
+    unit = _unit_text(result)
+    return f"{text} {unit}" if unit else text
 
 
 def _check_text(result: CheckResult) -> str:

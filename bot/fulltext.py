@@ -28,7 +28,9 @@ _DIGIT_PARTS = re.compile(r"[0-9]+|[^0-9]+")
 
 # Query words too common to narrow anything; documents keep them, so none is lost.
 STOP_WORDS = frozenset(
-    ["the", "a", "an", "of", "and", "for", "with", "by", "in", "on", "to", "my", "is", "it", "recall", "recalled"]
+    # "or", "not", "near": FTS operators typed as text; alone they would match half the notices
+    {"the", "a", "an", "of", "and", "or", "not", "near", "for", "with", "by", "in", "on", "to", "my", "is", "it"}
+    | {"recall", "recalled"}
 )
 
 

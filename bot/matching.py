@@ -259,11 +259,26 @@ def _unit_check(lookup: _Lookup, model_hits: list[repo.KeyHit]) -> UnitCheck | N
     leftover = [w for w in lookup.words if w not in used and has_digit(w)]
     if len(leftover) != 1 or model_key(leftover[0]) in {h.key for h in model_hits}:
         return None
-    code = leftover[0]
-    answers = [unit_covered(h.event.unit_codes, h.event.unit_ranges, code) for h in model_hits]
+    return unit_of(leftover[0], [h.event for h in model_hits])
+
+
+def unit_of(code: str, events: list[Event]) -> UnitCheck:
+    """Test a unit's code against the listed units of every event: covered if any lists it."""
+    answers = [unit_covered(e.unit_codes, e.unit_ranges, code) for e in events]
     if True in answers:
         return UnitCheck(code, True)
     return UnitCheck(code, False if False in answers else None)
+
+
+def _product_with_serial(
+    session: Session, lookup: _Lookup, vocabulary: Vocabulary
+) -> tuple[list[Match], UnitCheck | None]:
+    """Answer "blendjet2 5300123": a product name, then the unit's serial number or date code."""
+    if len(lookup.words) < 2 or not has_digit(lookup.words[-1]):
+        return [], None
+    rest = _Lookup.of(" ".join(lookup.words[:-1]), vocabulary.aliases)
+    products = _product_stage(session, rest, vocabulary.brand_keys)
+    return products, unit_of(lookup.words[-1], [m.event for m in products]) if products else None
 
 
 def _product_stage(session: Session, lookup: _Lookup, brand_keys: set[str]) -> list[Match]:
@@ -333,6 +348,10 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
     for kind in (KeyType.MODEL, KeyType.CODE, KeyType.SUPPLIER, KeyType.BRAND):
         found[kind] = lookup.best(found[kind])
     verdict, matches = _decide(session, lookup, found, vocabulary)
+    unit = _unit_check(lookup, found[KeyType.MODEL]) if verdict is Verdict.RECALLED else None
+    if verdict in (Verdict.BRAND, Verdict.NOT_FOUND):
+        products, unit = _product_with_serial(session, lookup, vocabulary)
+        verdict, matches = (Verdict.POSSIBLE, products) if products else (verdict, matches)
     shown = unique(matches)
     models_named = _models_named(found[KeyType.MODEL], shown)
     model_words = [w for w in lookup.words if has_digit(w)]
@@ -347,7 +366,7 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
         model=", ".join(label for label, _ in models_named) or " ".join(model_words) or None,
         brand=brand.label if brand else next((m.event.brand for m in matches if m.event.brand), None),
         models_named=tuple(models_named),
-        unit=_unit_check(lookup, found[KeyType.MODEL]) if verdict is Verdict.RECALLED else None,
+        unit=unit,
         code=code if matches and matches[0].kind is MatchKind.CODE else None,
         coverage=vocabulary.coverage(),
     )

@@ -285,3 +285,14 @@ def test_the_coverage_age_is_the_last_check_of_the_live_sources(core):
         repo.set_meta(session, "last_check_at", "2025-07-03T08:30:00+00:00")
         session.commit()
     assert "data as of 2025-07-03 08:30 UTC" in dispatch(core, CHAT, "/check zzqx-99999-q").text
+
+
+@pytest.mark.parametrize(("query", "covered"), [("blendjet2 5300123", True), ("BlendJet 2 5600001", False)])
+def test_a_product_name_and_a_serial_tests_the_unit(core, query, covered):
+    # 24-069 names no model number: "the first 4 digits of the serial number are between 5201-5542"
+    result = run(core, query)
+    assert (result.verdict, first_ids(result), result.unit.covered) == (Verdict.POSSIBLE, ["cpsc-24069"], covered)
+
+
+def test_operator_words_alone_match_nothing(core):
+    assert run(core, '"*" OR NEAR').verdict is Verdict.NOT_FOUND
