@@ -307,9 +307,10 @@ def _product_stage(session: Session, lookup: _Lookup, brand_keys: set[str]) -> l
 
 
 def _says_more_than_a_brand(terms: list[str], brand_keys: set[str]) -> bool:
-    """Tell whether terms could name a product: not numbers alone, not a brand's name alone."""
+    """Tell whether terms could name a product: not numbers or letters alone, not a brand's name alone."""
     words = [t for t in terms if not t.isdigit()]
-    if not words or " ".join(terms) in brand_keys:
+    # Single letters ("a:b", "NEAR(a b)") are parts of model codes in the index, not names.
+    if not any(len(w) >= 3 or not w.isascii() for w in words) or " ".join(terms) in brand_keys:
         return False
     return len(words) < len(terms) or any(w not in brand_keys for w in words)
 

@@ -294,5 +294,6 @@ def test_a_product_name_and_a_serial_tests_the_unit(core, query, covered):
     assert (result.verdict, first_ids(result), result.unit.covered) == (Verdict.POSSIBLE, ["cpsc-24069"], covered)
 
 
-def test_operator_words_alone_match_nothing(core):
-    assert run(core, '"*" OR NEAR').verdict is Verdict.NOT_FOUND
+@pytest.mark.parametrize("query", ['"*" OR NEAR', "NEAR(a b)", "a:b"])
+def test_operator_words_and_single_letters_alone_match_nothing(core, query):
+    assert run(core, query).verdict is Verdict.NOT_FOUND
