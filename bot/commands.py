@@ -162,8 +162,10 @@ def _check_buttons(result: CheckResult, hidden: int) -> tuple[Button, ...]:
     buttons = []
     if result.verdict is Verdict.RECALLED and result.model:
         buttons.append(Button(messages.BUTTON_SUBSCRIBE_MODEL, f"subscribe model {result.model}"))
-        if result.unit is None and any(m.event.unit_codes or m.event.unit_ranges for m in result.matches):
-            buttons.append(Button(messages.BUTTON_CHECK_SERIAL, f"serial {result.model}"))
+    testable = any(m.event.unit_codes or m.event.unit_ranges for m in result.matches[:MAX_SHOWN])
+    if result.unit is None and testable and result.verdict in (Verdict.RECALLED, Verdict.POSSIBLE):
+        target = result.model if result.verdict is Verdict.RECALLED else result.query
+        buttons.append(Button(messages.BUTTON_CHECK_SERIAL, f"serial {target}"))
     if result.brand:
         buttons.append(Button(messages.BUTTON_SUBSCRIBE_BRAND, f"subscribe brand {result.brand}"))
     elif result.verdict is Verdict.SUPPLIER:
@@ -179,9 +181,9 @@ def _run_check(core: Core, dest: Destination, query: str) -> CheckResult:
     """Answer a query and remember it, so /more can show what did not fit."""
     with core.session() as session:
         result = check_query(session, core.vocabulary(session), query)
-        if len(result.matches) > MAX_SHOWN:
-            repo.save_page(session, dest, result.query, MAX_SHOWN, core.clock())
-            session.commit()
+        # Every answer replaces the page, so /more never shows an earlier question's matches.
+        repo.save_page(session, dest, result.query, min(MAX_SHOWN, len(result.matches)), core.clock())
+        session.commit()
     return result
 
 
@@ -224,19 +226,20 @@ def more(core: Core, dest: Destination, args: str) -> Reply:
 
 
 def serial(core: Core, dest: Destination, args: str) -> Reply:
-    """Explain how to test a unit's serial number or date code against a recalled model."""
+    """Explain how to test a unit's serial number or date code; with one given, test it."""
     if not (args or "").strip():
         raise UsageError(messages.SERIAL_USAGE)
     reply = check(core, dest, args)
     result = reply.check
-    if result is None or result.verdict is not Verdict.RECALLED:
+    if result is None or result.unit is not None or result.verdict not in (Verdict.RECALLED, Verdict.POSSIBLE):
         return reply
+    name = result.model if result.verdict is Verdict.RECALLED else result.query
     events = [m.event for m in result.matches]
     limits = " ".join(dict.fromkeys(e.limits for e in events if e.limits)) or messages.UNKNOWN
     codes = [c for e in events for c in e.unit_codes] + [low for e in events for low, _, _ in e.unit_ranges]
     if not codes:
-        return Reply(messages.SERIAL_NONE.format(model=result.model, limits=limits))
-    return Reply(messages.SERIAL_HOW.format(model=result.model, example=codes[0], limits=limits))
+        return Reply(messages.SERIAL_NONE.format(model=name, limits=limits))
+    return Reply(messages.SERIAL_HOW.format(model=name, example=codes[0], limits=limits))
 
 
 def _parse_target(args: str, usage: str) -> tuple[KeyType | None, str]:

@@ -72,10 +72,21 @@ def _words(text: str) -> list[str]:
 
 
 def terms(text: str) -> list[str]:
-    """Fold text into search tokens: lower-case, no accents, one token per CJK character."""
+    """Fold text into search tokens: lower-case, no accents, one token per CJK character, no plural s."""
     # Fold again after casefold: "İ" casefolds to "i" and a combining dot. And lower():
     # casefold maps Cherokee to upper case, which PostgreSQL would lower, SQLite not.
-    return [token for word in _words(text) for token in word.casefold().lower().translate(_TABLE).split()]
+    return [singular(token) for word in _words(text) for token in word.casefold().lower().translate(_TABLE).split()]
+
+
+def singular(token: str) -> str:
+    """Drop an English plural s ("banks" is "bank"), the same on both sides of a search.
+
+    Neither backend stems here (documents are pre-folded for both alike), and an owner
+    types "power bank" for a notice of "Power Banks".
+    """
+    if len(token) > 3 and token.isascii() and token.isalpha() and token[-1] == "s" and token[-2] not in "sui":
+        return token[:-1]
+    return token
 
 
 def digit_parts(token: str) -> list[str]:

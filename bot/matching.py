@@ -17,6 +17,7 @@ vocabulary get searched for "did you mean" suggestions.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from bot.fulltext import query_terms
 from bot.normalize import has_digit, model_key, name_key
 from storage import repo, search
 
+_LIST_JOINS = re.compile(r"[/\u2010-\u2015\u2212\uff0f-]")
 MAX_QUERY = 64
 MAX_SPAN = 4  # words: "Anker 334 MagGo 10K"
 MAX_PRODUCT_MATCHES = 50
@@ -162,6 +164,10 @@ class _Lookup:
     @classmethod
     def of(cls, query: str, aliases: dict[str, str]) -> _Lookup:
         lookup = cls(query.replace(",", " ").split())
+        for word in lookup.words:  # "A1263/A1264", "E2037–E2038": each part, below a whole word
+            for part in _LIST_JOINS.split(word) if _LIST_JOINS.search(word) else ():
+                if len(model_key(part)) >= 3 and has_digit(part):
+                    lookup.models.setdefault(model_key(part), (0, part))
         for size, text in _spans(lookup.words):
             key = model_key(text)
             if len(key) >= 2 and (has_digit(key) or size == len(lookup.words)):
@@ -253,13 +259,18 @@ def _models_named(model_hits: list[repo.KeyHit], shown: tuple[Match, ...]) -> li
     return [(label, len(events)) for label, events in counts.values()]
 
 
-def _unit_check(lookup: _Lookup, model_hits: list[repo.KeyHit]) -> UnitCheck | None:
-    """Test a serial number or date code given after the model against the notices' listed units."""
-    used = {w for h in model_hits for w in lookup.models[h.key][1].split()}
-    leftover = [w for w in lookup.words if w not in used and has_digit(w)]
-    if len(leftover) != 1 or model_key(leftover[0]) in {h.key for h in model_hits}:
+def _unit_check(lookup: _Lookup, model_hits: list[repo.KeyHit], models: dict[str, str]) -> UnitCheck | None:
+    """Test a serial number or date code given after the model against the notices' listed units.
+
+    The words left over are the code ("VH2 JUL 24" is JUL24), unless they are another known
+    model ("A1263 A1264" names two models, not a serial).
+    """
+    used = [w for h in model_hits for w in lookup.models[h.key][1].split()]
+    leftover = [w for w in lookup.words if not any(u in w for u in used)]
+    code = " ".join(leftover)
+    if not leftover or not has_digit(code) or any(model_key(w) in models for w in leftover):
         return None
-    return unit_of(leftover[0], [h.event for h in model_hits])
+    return unit_of(code, [h.event for h in model_hits])
 
 
 def unit_of(code: str, events: list[Event]) -> UnitCheck:
@@ -277,19 +288,25 @@ def _product_with_serial(
     if len(lookup.words) < 2 or not has_digit(lookup.words[-1]):
         return [], None
     rest = _Lookup.of(" ".join(lookup.words[:-1]), vocabulary.aliases)
-    products = _product_stage(session, rest, vocabulary.brand_keys)
+    products = _product_stage(session, rest, vocabulary)
     return products, unit_of(lookup.words[-1], [m.event for m in products]) if products else None
 
 
-def _product_stage(session: Session, lookup: _Lookup, brand_keys: set[str]) -> list[Match]:
+def _product_stage(session: Session, lookup: _Lookup, vocabulary: Vocabulary) -> list[Match]:
     """Return the events whose product names answer to the query, best first.
 
     All words must match; failing that, one plain word may be left out ("Ninja Foodi":
     the notice says SharkNinja). A number is never left out, and what is left must say
     more than a brand name: "Anker 737" is not a product match of every Anker recall.
     """
-    for terms in query_terms(" ".join(lookup.words)):
-        variants = [terms] + [terms[:i] + terms[i + 1 :] for i, t in enumerate(terms) if len(terms) > 1 and t.isalpha()]
+    words = [vocabulary.alias_names.get(name_key(w), w) for w in lookup.words]  # "安克 535" is "Anker 535"
+    brand_keys = vocabulary.brand_keys
+    for terms in query_terms(" ".join(words)):
+        variants = [terms] + [
+            terms[:i] + terms[i + 1 :]
+            for i, t in enumerate(terms)
+            if len(terms) > 1 and t.isalpha() and t not in brand_keys  # the brand is what the owner knows best
+        ]
         for n, variant in enumerate(variants):
             if not _says_more_than_a_brand(variant, brand_keys):
                 continue
@@ -332,7 +349,7 @@ def _decide(
     if found[KeyType.SUPPLIER]:
         return Verdict.SUPPLIER, _matches(found[KeyType.SUPPLIER], messages.REASON_SUPPLIER, MatchKind.SUPPLIER)
     brands = found[KeyType.BRAND]
-    if not lookup.whole(brands) and (products := _product_stage(session, lookup, vocabulary.brand_keys)):
+    if not lookup.whole(brands) and (products := _product_stage(session, lookup, vocabulary)):
         return Verdict.POSSIBLE, products
     if brands:
         return Verdict.BRAND, list(by_date(_matches(brands, messages.REASON_BRAND, MatchKind.BRAND)))
@@ -349,7 +366,7 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
     for kind in (KeyType.MODEL, KeyType.CODE, KeyType.SUPPLIER, KeyType.BRAND):
         found[kind] = lookup.best(found[kind])
     verdict, matches = _decide(session, lookup, found, vocabulary)
-    unit = _unit_check(lookup, found[KeyType.MODEL]) if verdict is Verdict.RECALLED else None
+    unit = _unit_check(lookup, found[KeyType.MODEL], vocabulary.models) if verdict is Verdict.RECALLED else None
     if verdict in (Verdict.BRAND, Verdict.NOT_FOUND):
         products, unit = _product_with_serial(session, lookup, vocabulary)
         verdict, matches = (Verdict.POSSIBLE, products) if products else (verdict, matches)
@@ -400,6 +417,7 @@ class Vocabulary:
         updated: str | None = None,
     ) -> None:
         self._models = {key: label for kind, key, label in rows if kind == KeyType.MODEL}
+        self.models = self._models
         # Whole names only: a suggestion is a name someone could mean, not the leading word
         # of a company ("green" of "Green Pastures Wholesale").
         self._names = {key: label for kind, key, label in rows if kind != KeyType.MODEL and key == name_key(label)}

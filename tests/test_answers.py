@@ -297,3 +297,40 @@ def test_a_product_name_and_a_serial_tests_the_unit(core, query, covered):
 @pytest.mark.parametrize("query", ['"*" OR NEAR', "NEAR(a b)", "a:b"])
 def test_operator_words_and_single_letters_alone_match_nothing(core, query):
     assert run(core, query).verdict is Verdict.NOT_FOUND
+
+
+@pytest.mark.parametrize(("query", "expected"), [("A1263/A1264", "A1263"), ("E2037–E2038", "E2037, E2038")])
+def test_models_joined_by_a_slash_or_dash_are_each_looked_up(core, query, expected):
+    result = run(core, query)
+    assert (result.verdict, result.model) == (Verdict.RECALLED, expected)
+
+
+@pytest.mark.parametrize(("query", "expected"), [("IKEA power bank", "cpsc-24344"), ("INIU power bank", "cpsc-26135")])
+def test_a_brand_and_a_product_word_find_that_brands_product(core, query, expected):
+    result = run(core, query)
+    assert (result.verdict, first_ids(result)) == (Verdict.POSSIBLE, [expected])
+
+
+def test_a_spaced_date_code_is_one_code(core):
+    assert run(core, "VH2 JUL 24").unit.covered is True
+
+
+def test_a_second_model_is_not_a_serial(core):
+    assert run(core, "A1263 BI-B41").unit is None
+
+
+def test_a_chinese_brand_name_and_a_number_find_the_product(core):
+    assert first_ids(run(core, "安克 535")) == ["anker-535-power-bank-20k"]
+
+
+def test_more_never_shows_an_earlier_question(core):
+    dispatch(core, CHAT, "/check Anker")
+    dispatch(core, CHAT, "/check A1263")
+    assert dispatch(core, CHAT, "/more").text == messages.MORE_NONE
+
+
+def test_serial_with_a_serial_tests_it_and_a_possible_product_offers_the_check(core):
+    assert messages.UNIT_COVERED.format(code="000G21") in dispatch(core, CHAT, "/serial BI-B41 000G21").text
+    reply = dispatch(core, CHAT, "/check blendjet2")
+    assert "serial blendjet2" in [b.command for b in reply.buttons]
+    assert dispatch(core, CHAT, "/serial blendjet2").text.startswith("Send /check blendjet2 followed by")
