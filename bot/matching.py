@@ -265,8 +265,9 @@ def _unit_check(lookup: _Lookup, model_hits: list[repo.KeyHit], models: dict[str
     The words left over are the code ("VH2 JUL 24" is JUL24), unless they are another known
     model ("A1263 A1264" names two models, not a serial).
     """
-    used = [w for h in model_hits for w in lookup.models[h.key][1].split()]
-    leftover = [w for w in lookup.words if not any(u in w for u in used)]
+    used = {w for h in model_hits for w in lookup.models[h.key][1].split()}
+    # A word is the model's if it is one, or a list of models one of which was found ("A1263/A1264").
+    leftover = [w for w in lookup.words if w not in used and not used & set(_LIST_JOINS.split(w))]
     code = " ".join(leftover)
     if not leftover or not has_digit(code) or any(model_key(w) in models for w in leftover):
         return None

@@ -334,3 +334,19 @@ def test_serial_with_a_serial_tests_it_and_a_possible_product_offers_the_check(c
     reply = dispatch(core, CHAT, "/check blendjet2")
     assert "serial blendjet2" in [b.command for b in reply.buttons]
     assert dispatch(core, CHAT, "/serial blendjet2").text.startswith("Send /check blendjet2 followed by")
+
+
+def test_a_serial_that_contains_the_model_is_still_tested(core):
+    # Real shape from the bundled snapshot: model S5V2, serial A202504S5V2A001.
+    from bot.matching import _Lookup, _unit_check
+
+    event = slice_event("26135")
+    lookup = _Lookup.of("BI-B41 X000G21BI-B41", {})
+    hits = [h for h in _hits(core, lookup) if h.key == "BIB41"]
+    assert _unit_check(lookup, hits, {}).code == "X000G21BI-B41"
+    assert event.id == hits[0].event.id
+
+
+def _hits(core, lookup):
+    with core.session() as session:
+        return repo.events_for_keys(session, lookup.pairs())
