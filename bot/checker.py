@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.alerts import alert_keys
-from bot.commands import Core
+from bot.commands import LIVE_READ_AT, Core
 from bot.dataset import store_events
 from bot.errors import SourceError
 from bot.events import Change, Event
@@ -78,12 +78,15 @@ class Checker:
         report = PassReport(self.core.clock())
         for source in self.sources:
             report.sources.append(await self._check_source(source))
-        await asyncio.to_thread(self._checked, report.started_at)
+        read = any(s.error is None for s in report.sources)
+        await asyncio.to_thread(self._checked, report.started_at, read)
         return report
 
-    def _checked(self, at: datetime) -> None:
+    def _checked(self, at: datetime, read: bool) -> None:
         with self.core.session() as session:
             repo.set_meta(session, "last_check_at", at.isoformat())
+            if read:  # what every answer's coverage line calls the data's age
+                repo.set_meta(session, LIVE_READ_AT, at.isoformat())
             repo.set_meta(session, "next_check_at", (at + self.interval).isoformat())
             session.commit()
 

@@ -24,6 +24,7 @@ from storage.sources import list_states
 logger = logging.getLogger(__name__)
 
 MAX_SHOWN = 5
+LIVE_READ_AT = "live_read_at"  # meta: when a pass last read at least one source
 MAX_SUBSCRIPTIONS = 100
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _TYPE_WORDS = {t.value: t for t in (KeyType.BRAND, KeyType.MODEL, KeyType.SUPPLIER)}
@@ -69,13 +70,13 @@ class Core:
         return Session(self.engine, expire_on_commit=False)
 
     def vocabulary(self, session: Session) -> Vocabulary:
-        """Return the vocabulary, reloaded when the dataset changed, with the time of the last check."""
-        meta = repo.meta_values(session, ["dataset_version", "last_check_at"])
+        """Return the vocabulary, reloaded when the dataset changed, with when live data was last read."""
+        meta = repo.meta_values(session, ["dataset_version", LIVE_READ_AT])
         version = meta.get("dataset_version")
         if self._vocabulary is None or version != self._vocabulary_version:
             self._vocabulary = Vocabulary.load(session)
             self._vocabulary_version = version
-        self._vocabulary.last_check = meta.get("last_check_at")
+        self._vocabulary.live_read_at = meta.get(LIVE_READ_AT)
         return self._vocabulary
 
 
@@ -101,6 +102,8 @@ def _unit_text(result: CheckResult) -> str | None:
     if result.unit is not None:
         template = {True: messages.UNIT_COVERED, False: messages.UNIT_NOT_COVERED, None: messages.UNIT_UNKNOWN}
         return template[result.unit.covered].format(code=result.unit.code)
+    if result.verdict is Verdict.RECALLED and any(m.event.unit_codes or m.event.unit_ranges for m in result.matches):
+        return messages.UNIT_TESTABLE.format(model=result.model)
     if any(m.event.limits or m.event.unit_codes for m in result.matches):
         return messages.UNIT_LIMITED
     return None
@@ -122,7 +125,9 @@ def _recalled_text(result: CheckResult) -> str:
 def _possible_text(result: CheckResult) -> str:
     count = len(result.matches)
     if result.code:
-        return messages.POSSIBLE_CODE.format(code=result.code, count=messages.plural(count, "notice"))
+        models = ", ".join(dict.fromkeys(m for match in result.matches[:MAX_SHOWN] for m in match.event.models))
+        template = messages.POSSIBLE_CODE if models else messages.POSSIBLE_CODE_NO_MODEL
+        return template.format(code=result.code, count=messages.plural(count, "notice"), models=models)
     verb = "names" if count == 1 else "name"
     text = messages.POSSIBLE_PRODUCT.format(count=_recalls(count), verb=verb, query=result.query)
     unit = _unit_text(result)
@@ -270,11 +275,11 @@ def _infer_type(session: Session, key: str, name: str) -> KeyType:
     return KeyType.MODEL
 
 
-def _key(kind: KeyType, name: str, vocabulary: Vocabulary | None = None) -> str:
+def _key(kind: KeyType, name: str, vocabulary: Vocabulary) -> str:
     if kind is KeyType.MODEL:
         return model_key(name)
     key = name_key(name)
-    return vocabulary.aliases.get(key, key) if vocabulary else key
+    return vocabulary.aliases.get(key, key)
 
 
 def _follow_buttons(kind: KeyType, name: str, options: tuple[str, ...]) -> tuple[Button, ...]:

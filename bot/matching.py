@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -315,7 +315,7 @@ def _product_stage(session: Session, lookup: _Lookup, vocabulary: Vocabulary) ->
             if found:
                 events = repo.get_events(session, [event_id for event_id, _ in found])
                 reason = messages.REASON_PRODUCT if n == 0 else messages.REASON_PRODUCT_PART
-                words = " ".join(variant)
+                words = " ".join(lookup.words) if n == 0 else " ".join(variant)  # as typed, when all matched
                 return [
                     Match(events[i], reason.format(words=words), MatchKind.PRODUCT, compare_hint(events[i]))
                     for i, _ in found
@@ -415,10 +415,8 @@ class Vocabulary:
         rows: list[tuple[str, str, str]],
         aliases: list[tuple[str, str, str]] | None = None,
         coverage: list[CoverageRow] | None = None,
-        updated: str | None = None,
     ) -> None:
-        self._models = {key: label for kind, key, label in rows if kind == KeyType.MODEL}
-        self.models = self._models
+        self.models = {key: label for kind, key, label in rows if kind == KeyType.MODEL}
         # Whole names only: a suggestion is a name someone could mean, not the leading word
         # of a company ("green" of "Green Pastures Wholesale").
         self._names = {key: label for kind, key, label in rows if kind != KeyType.MODEL and key == name_key(label)}
@@ -426,11 +424,10 @@ class Vocabulary:
         self.aliases = {alias: key for alias, key, _ in aliases or ()}  # "小米" -> "xiaomi"
         self.alias_names = {alias: label for alias, _, label in aliases or ()}  # "小米" -> "Xiaomi"
         self._coverage = coverage or []
-        self._updated = updated
-        self.last_check: str | None = None  # when the checker last ran; set by Core.vocabulary
+        self.live_read_at: str | None = None  # when a live source last gave data; set by Core.vocabulary
         self._name_keys = list(self._names)
         self._buckets: dict[str, list[str]] = {}
-        for key in self._models:
+        for key in self.models:
             for n in (2, 3):
                 if len(key) > n:
                     self._buckets.setdefault(f"<{key[:n]}", []).append(key)
@@ -441,9 +438,7 @@ class Vocabulary:
         """Read the vocabulary, the brand aliases and the coverage from the database."""
         types = [t.value for t in (KeyType.MODEL, KeyType.BRAND, KeyType.SUPPLIER, KeyType.LINKED_BRAND)]
         coverage: dict[str, CoverageRow] = {}
-        stored: list[datetime] = []
-        for origin, count, first, last, updated in repo.origin_coverage(session):
-            stored.append(updated)
+        for origin, count, first, last in repo.origin_coverage(session):
             family = family_of(origin)
             old = coverage.get(family, CoverageRow(family, 0, None, None))
             firsts = [d for d in (old.first, first) if d]
@@ -453,18 +448,16 @@ class Vocabulary:
             )
         rows = repo.key_vocabulary(session, types)
         aliases = repo.brand_aliases(session)
-        return cls(rows, aliases, list(coverage.values()), max(stored).isoformat() if stored else None)
+        return cls(rows, aliases, list(coverage.values()))
 
     def coverage(self) -> str:
         """Return the one line that says what data an answer looked in, and how old it is.
 
-        Its age is the later of the last check of the live sources (``last_check``, which the
-        core sets on every command) and the last time data was stored.
+        Its age is when a live source last gave data: storing the bundled snapshot at start-up
+        makes none of it newer than its last notice.
         """
-        last_check = self.last_check
         parts = [messages.coverage_part(row.family, row.count, row.first, row.last) for row in self._coverage]
-        times = [t for t in (last_check, self._updated) if t]
-        return messages.coverage_line(parts, max(times, key=_moment) if times else None)
+        return messages.coverage_line(parts, self.live_read_at)
 
     def _model_candidates(self, key: str) -> list[str]:
         n = 3 if len(key) >= 7 else 2
@@ -480,7 +473,7 @@ class Vocabulary:
         """
         if has_digit(query):
             key = model_key(query)
-            labels, choices, cutoff = self._models, self._model_candidates(key), MODEL_CUTOFF
+            labels, choices, cutoff = self.models, self._model_candidates(key), MODEL_CUTOFF
         else:
             key = name_key(query)
             labels, choices, cutoff = self._names, self._name_keys, NAME_CUTOFF
@@ -497,11 +490,6 @@ class Vocabulary:
 # Where events come from, by the first part of their origin ("bundled:cpsc-snapshot",
 # "cpsc:https://...", "curated:/path/file.toml"); a new source kind adds its family here.
 FAMILIES = ("cpsc", "curated")
-
-
-def _moment(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def family_of(origin: str) -> str:

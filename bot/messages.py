@@ -3,6 +3,8 @@
 Values inserted here are plain text; each adapter escapes them for its markup.
 """
 
+from datetime import UTC, datetime
+
 # --- usage and input errors ---------------------------------------------------
 EMPTY_QUERY = "Tell me which {what} to look up, for example: /check PAC20-272"
 LONG_QUERY = (
@@ -64,13 +66,21 @@ UNIT_NOT_COVERED = (
 )
 UNIT_UNKNOWN = "The notice lists no serial numbers or date codes I can test {code} against; use the contact below."
 UNIT_LIMITED = 'Only some units are included: see "Which units" below.'
+UNIT_TESTABLE = (
+    "Only some units are included: send /check {model} followed by the serial number or date code on "
+    'your label to test yours, or see "Which units" below.'
+)
 POSSIBLE_PRODUCT = (
-    "Possibly: {count} {verb} a product named like {query}, but no model number you gave. "
-    "Compare the label of yours with each notice below."
+    'Possibly: {count} {verb} a product matching "{query}", but not a model number you gave. '
+    'Compare your label with the "Compare" line of each notice below.'
 )
 POSSIBLE_CODE = (
+    "Possibly: {code} is a serial number or date code listed in {count}, for model {models}. "
+    "Check that your label shows that model too."
+)
+POSSIBLE_CODE_NO_MODEL = (
     "Possibly: {code} is a serial number or date code listed in {count}. "
-    "Check that the model number on your label is the one named too."
+    "Check that the product name on your label matches too."
 )
 RECALLED_SUPPLIER = "{supplier}: {count} on record."
 NO_MODEL = "No recall I know of names {model}."
@@ -105,8 +115,6 @@ SERIAL_HOW = (
 )
 SERIAL_NONE = "The notices I have for {model} list no serial numbers or date codes to test; {limits}"
 
-from datetime import UTC, datetime  # noqa: E402  (kept beside the only code that needs it)
-
 # --- coverage -------------------------------------------------------------------
 FAMILY_NAMES = {
     "cpsc": "U.S. CPSC recalls",
@@ -114,7 +122,9 @@ FAMILY_NAMES = {
 }
 COVERAGE_RANGE = "{count} {name} from {first} to {last}"
 COVERAGE_COUNT = "{count} {name}"
-COVERAGE = "I looked in {parts}; data as of {updated}. Not being listed does not mean a product is safe."
+COVERAGE = "I looked in {parts}; {age}. Not being listed does not mean a product is safe."
+COVERAGE_LIVE = "live sources last read {when}"
+COVERAGE_BUNDLED = "that is the bundled data: no live source has been read yet, so nothing newer is known"
 COVERAGE_EMPTY = "I have no recall data loaded yet, so I cannot say anything about this product."
 
 
@@ -126,13 +136,15 @@ def coverage_part(family: str, count: int, first: object, last: object) -> str:
     return COVERAGE_COUNT.format(count=f"{count:,}", name=name)
 
 
-def coverage_line(parts: list[str], updated: str | None) -> str:
+def coverage_line(parts: list[str], live_read_at: str | None) -> str:
     """Return the coverage sentence every "No" and brand answer ends with."""
     if not parts:
         return COVERAGE_EMPTY
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    when = datetime.fromisoformat(updated).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if updated else "unknown"
-    return COVERAGE.format(parts=joined, updated=when)
+    if live_read_at is None:
+        return COVERAGE.format(parts=joined, age=COVERAGE_BUNDLED)
+    when = datetime.fromisoformat(live_read_at).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return COVERAGE.format(parts=joined, age=COVERAGE_LIVE.format(when=when))
 
 
 # --- events -------------------------------------------------------------------

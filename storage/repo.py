@@ -231,14 +231,10 @@ def list_subscriptions(session: Session, dest: Destination) -> list[Subscription
     )
 
 
-def origin_coverage(session: Session) -> list[tuple[str, int, date | None, date | None, datetime]]:
-    """Return (origin, events, first date, last date, last stored) for every origin events came from."""
+def origin_coverage(session: Session) -> list[tuple[str, int, date | None, date | None]]:
+    """Return (origin, events, first date, last date) for every origin events came from."""
     query = select(
-        EventRow.origin,
-        func.count(),
-        func.min(EventRow.event_date),
-        func.max(EventRow.event_date),
-        func.max(EventRow.updated_at),
+        EventRow.origin, func.count(), func.min(EventRow.event_date), func.max(EventRow.event_date)
     ).group_by(EventRow.origin)
     return [tuple(row) for row in session.exec(query)]
 

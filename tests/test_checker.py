@@ -313,3 +313,13 @@ async def test_an_unchanged_payload_is_not_parsed_again(tcore, clock, tmp_path, 
     clock.advance(minutes=15)
     edited = await check.run_pass()
     assert (len(calls), edited.sources[0].new, edited.sources[0].unchanged) == (2, 1, 1)
+
+
+async def test_the_coverage_age_moves_only_when_a_source_was_read(tcore, clock, api, cpsc):
+    await checker(tcore, cpsc).run_pass()
+    read = "live sources last read 2025-10-15 12:00 UTC"
+    assert read in dispatch(tcore, Destination("t", 1), "/check zzqx-99999-q").text
+    api.fault = "timeout"
+    clock.advance(minutes=15)
+    await checker(tcore, cpsc).run_pass()  # nothing read: the answer keeps the older age
+    assert read in dispatch(tcore, Destination("t", 1), "/check zzqx-99999-q").text
