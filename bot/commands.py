@@ -186,9 +186,11 @@ def _run_check(core: Core, dest: Destination, query: str) -> CheckResult:
     """Answer a query and remember it, so /more can show what did not fit."""
     with core.session() as session:
         result = check_query(session, core.vocabulary(session), query)
-        # Every answer replaces the page, so /more never shows an earlier question's matches.
-        repo.save_page(session, dest, result.query, min(MAX_SHOWN, len(result.matches)), core.clock())
-        session.commit()
+        # A new answer replaces the chat's page, so /more never shows an earlier question's
+        # matches; an answer that fits on one screen writes only where a page is to be replaced.
+        if len(result.matches) > MAX_SHOWN or repo.last_page(session, dest) is not None:
+            repo.save_page(session, dest, result.query, min(MAX_SHOWN, len(result.matches)), core.clock())
+            session.commit()
     return result
 
 
