@@ -404,7 +404,7 @@ async def test_one_instance_holds_the_gateway_and_another_takes_over(server, pg_
 
 async def test_a_product_name_is_a_possible_match_with_units_and_contact(server, discord_bot_running):
     answer = await server.answer(await server.slash("check", {"model": "varmfront"}, user=MEMBER))
-    assert answer["data"]["content"].startswith("Possibly: 1 recall names a product matching \"varmfront\"")
+    assert answer["data"]["content"].startswith('Possibly: 1 recall names a product matching "varmfront"')
     [embed] = answer["data"]["embeds"]
     assert embed["title"] == "RECALL: VARMFRONT Power Banks"
     fields = {f["name"]: f["value"] for f in embed["fields"]}

@@ -217,7 +217,7 @@ async def test_a_product_name_is_a_possible_match_with_units_contact_and_a_more_
     api.push_message(5, "/check Anker 535")
     await eventually(lambda: api.sent(5))
     [reply] = api.sent(5)
-    assert reply["text"].startswith("Possibly: 1 recall names a product matching &quot;Anker 535&quot;")
+    assert reply["text"].startswith('Possibly: 1 recall names a product matching "Anker 535"')
     assert "<b>RECALL: Anker 535 Power Bank (20K)</b>" in reply["text"]
     assert "<i>Compare: the brand and product name on your label" in reply["text"]
     assert "<b>Contact:</b>" in reply["text"] and "<b>Which units:</b>" in reply["text"]
