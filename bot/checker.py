@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +33,7 @@ from storage.sources import SourceHealth, get_state, record_failure, record_succ
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+JITTER = 0.1  # a backoff is stretched by up to a tenth, so sources failing together spread out
 
 
 @dataclass
@@ -67,28 +70,51 @@ class PassReport:
 class Checker:
     """Runs passes over the sources; holds no state of its own between passes."""
 
-    def __init__(self, core: Core, sources: list[Source], *, interval: timedelta, max_age: timedelta) -> None:
+    def __init__(
+        self,
+        core: Core,
+        sources: list[Source],
+        *,
+        interval: timedelta,
+        max_age: timedelta,
+        rng: random.Random | None = None,
+    ) -> None:
         self.core = core
         self.sources = sources
         self.interval = interval
         self.max_age = max_age
+        self._rng = rng or random.Random()
 
     async def run_pass(self) -> PassReport:
         """Check every source once. A failing source never stops the others."""
         report = PassReport(self.core.clock())
         for source in self.sources:
-            report.sources.append(await self._check_source(source))
+            report.sources.append(await self._isolated(source))
         read = any(s.error is None for s in report.sources)
         await asyncio.to_thread(self._checked, report.started_at, read)
         return report
 
     def _checked(self, at: datetime, read: bool) -> None:
-        with self.core.session() as session:
+        with self.core.session(write=True) as session:
             repo.set_meta(session, "last_check_at", at.isoformat())
             if read:  # what every answer's coverage line calls the data's age
                 repo.set_meta(session, LIVE_READ_AT, at.isoformat())
             repo.set_meta(session, "next_check_at", (at + self.interval).isoformat())
             session.commit()
+
+    async def _isolated(self, source: Source) -> SourceReport:
+        """Check one source; whatever goes wrong in it, even a database error, stays in its report."""
+        try:
+            return await self._check_source(source)
+        except Exception as error:
+            logger.exception("source %s: the check failed", source.name)
+            message = f"{type(error).__name__}: {error}".splitlines()[0]
+            try:
+                state = await asyncio.to_thread(self._state, source.name)
+                return await asyncio.to_thread(self._failed, source.name, message, state, self.core.clock())
+            except Exception:  # the database itself is down: the next pass tries again
+                logger.warning("source %s: could not record the failure either", source.name)
+                return SourceReport(source.name, error=message)
 
     async def _check_source(self, source: Source) -> SourceReport:
         now = self.core.clock()
@@ -98,7 +124,7 @@ class Checker:
         try:
             result = await source.fetch(state.cursor, now)
             if state.baseline_done and result.digest == state.digest:
-                return await asyncio.to_thread(self._unchanged, source.name, state, result, now)
+                return await asyncio.to_thread(self._unchanged, source.name, state, result)
             events, problems = await asyncio.to_thread(result.parse)
         except SourceError as error:
             return await asyncio.to_thread(self._failed, source.name, str(error), state, now)
@@ -107,11 +133,11 @@ class Checker:
             return await asyncio.to_thread(self._failed, source.name, f"{type(error).__name__}: {error}", state, now)
         for problem in problems:
             logger.warning("skipped a record: %s", problem)
-        return await asyncio.to_thread(self._store, source.name, state.baseline_done, result, events, problems, now)
+        return await asyncio.to_thread(self._store, source.name, state.baseline_done, result, events, problems)
 
-    def _unchanged(self, name: str, state: SourceHealth, result: FetchResult, now: datetime) -> SourceReport:
-        with self.core.session() as session:
-            record_success(session, name, result.cursor, result.digest, state.records_seen, now)
+    def _unchanged(self, name: str, state: SourceHealth, result: FetchResult) -> SourceReport:
+        with self.core.session(write=True) as session:
+            record_success(session, name, result.cursor, result.digest, state.records_seen, self.core.clock())
             session.commit()
         return SourceReport(name, unchanged=state.records_seen)
 
@@ -119,13 +145,23 @@ class Checker:
         with self.core.session() as session:
             return get_state(session, name)
 
+    def backoff(self, failures: int) -> timedelta:
+        """Return how long to wait after ``failures`` failures in a row (before jitter).
+
+        1 failure: try at the next pass; 2: skip one pass; 3: skip three... up to MAX_BACKOFF.
+        The exponent is capped before it is used, so months of failures cannot overflow.
+        """
+        if self.interval >= MAX_BACKOFF:
+            return self.interval
+        doublings = math.ceil(math.log2(MAX_BACKOFF / self.interval))
+        return min(MAX_BACKOFF, self.interval * 2 ** min(failures, doublings))
+
     def _failed(self, name: str, error: str, state: SourceHealth, now: datetime) -> SourceReport:
-        # 1 failure: try at the next pass; 2: skip one pass; 3: skip three... up to MAX_BACKOFF.
         # Half an interval of slack keeps a pass that starts a little early from being skipped.
-        wait = min(MAX_BACKOFF, self.interval * 2**state.consecutive_failures)
+        wait = self.backoff(state.consecutive_failures) * (1 + JITTER * self._rng.random())
         retry_at = now + wait - self.interval / 2
         logger.warning("source %s failed (%s); next try after %s", name, error, retry_at.isoformat())
-        with self.core.session() as session:
+        with self.core.session(write=True) as session:
             record_failure(session, name, error, now, retry_at)
             session.commit()
         return SourceReport(name, error=error, backing_off_until=retry_at)
@@ -140,10 +176,14 @@ class Checker:
         result: FetchResult,
         events: list[Event],
         problems: list[Problem],
-        now: datetime,
     ) -> SourceReport:
         report = SourceReport(name, baseline=not baseline_done, problems=problems)
-        with self.core.session() as session:
+        with self.core.session(write=True) as session:
+            session.connection()  # begin (on SQLite: take the write lock) before reading the clock
+            # An event is first seen now, when it is stored, not when the download began:
+            # a subscription made while the source was being read predates the sighting
+            # and is alerted; one made after this commit is shown the event in its reply.
+            now = self.core.clock()
             stored = store_events(session, events, name, now)
             report.new, report.updated, report.unchanged = len(stored.new), len(stored.updated), stored.unchanged
             if baseline_done:

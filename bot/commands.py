@@ -19,6 +19,7 @@ from bot.matching import CheckResult, Match, Verdict, Vocabulary, by_date, clean
 from bot.matching import check as check_query
 from bot.normalize import has_digit, model_key, name_key
 from storage import outbox, repo
+from storage.db import writer
 from storage.sources import list_states
 
 logger = logging.getLogger(__name__)
@@ -65,9 +66,9 @@ class Core:
     _vocabulary: Vocabulary | None = field(default=None, repr=False)
     _vocabulary_version: str | None = field(default=None, repr=False)
 
-    def session(self) -> Session:
-        """Open a session; the caller commits."""
-        return Session(self.engine, expire_on_commit=False)
+    def session(self, *, write: bool = False) -> Session:
+        """Open a session; the caller commits. A session that will write says so (``write``)."""
+        return Session(writer(self.engine) if write else self.engine, expire_on_commit=False)
 
     def vocabulary(self, session: Session) -> Vocabulary:
         """Return the vocabulary, reloaded when the dataset changed, with when live data was last read."""
@@ -82,7 +83,7 @@ class Core:
 
 def start(core: Core, dest: Destination, args: str) -> Reply:
     """Greet a user; a chat that was paused (blocked, removed) gets its alerts again."""
-    with core.session() as session:
+    with core.session(write=True) as session:
         if outbox.resume_destination(session, dest):
             session.commit()
     return Reply(messages.START)
@@ -188,7 +189,9 @@ def _run_check(core: Core, dest: Destination, query: str) -> CheckResult:
         result = check_query(session, core.vocabulary(session), query)
         # A new answer replaces the chat's page, so /more never shows an earlier question's
         # matches; an answer that fits on one screen writes only where a page is to be replaced.
-        if len(result.matches) > MAX_SHOWN or repo.last_page(session, dest) is not None:
+        replace = len(result.matches) > MAX_SHOWN or repo.last_page(session, dest) is not None
+    if replace:  # in a transaction of its own: the answer never waits for a writer
+        with core.session(write=True) as session:
             repo.save_page(session, dest, result.query, min(MAX_SHOWN, len(result.matches)), core.clock())
             session.commit()
     return result
@@ -212,7 +215,7 @@ def check(core: Core, dest: Destination, args: str) -> Reply:
 
 def more(core: Core, dest: Destination, args: str) -> Reply:
     """Show the next matches of this chat's last /check."""
-    with core.session() as session:
+    with core.session(write=True) as session:
         page = repo.last_page(session, dest)
         if page is None:
             return Reply(messages.MORE_NONE)
@@ -295,7 +298,7 @@ def subscribe(core: Core, dest: Destination, args: str) -> Reply:
     A name nothing is on record for, that looks like a typo of a known one, is not
     followed until the user picks: the known name, or this one anyway.
     """
-    with core.session() as session:
+    with core.session(write=True) as session:
         vocabulary = core.vocabulary(session)
         explicit, name = _parse_target(args, messages.SUBSCRIBE_USAGE)
         kind = explicit or _infer_type(session, _key(KeyType.BRAND, name, vocabulary), name)
@@ -327,7 +330,7 @@ def subscribe(core: Core, dest: Destination, args: str) -> Reply:
 
 def unsubscribe(core: Core, dest: Destination, args: str) -> Reply:
     """Stop following a brand, model or supplier."""
-    with core.session() as session:
+    with core.session(write=True) as session:
         kind, name = _parse_target(args, messages.UNSUBSCRIBE_USAGE)
         kinds = [kind] if kind else list(_TYPE_WORDS.values())
         vocabulary = core.vocabulary(session)

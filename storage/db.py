@@ -15,7 +15,14 @@ from bot.errors import ConfigError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+WRITE = "recallbot_write"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # SQLAlchemy's documented pysqlite recipe: the driver's own transaction handling is
+    # turned off (it would begin only before the first INSERT, leaving earlier reads
+    # outside the transaction) and _sqlite_begin emits BEGIN itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the checker write while commands read; the busy timeout makes a
     # second process wait for the lock instead of failing at once.
@@ -24,6 +31,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    # A writer takes the write lock when its transaction begins, waiting up to the busy
+    # timeout; a deferred transaction that read first and then writes fails at once
+    # ("database is locked") if another writer committed in between.
+    write = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def writer(engine: Engine) -> Engine:
+    """Return ``engine`` for sessions that write: on SQLite their transactions begin IMMEDIATE."""
+    return engine.execution_options(**{WRITE: True})
 
 
 def make_engine(url: str) -> Engine:
@@ -37,7 +57,8 @@ def make_engine(url: str) -> Engine:
         ) from None
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.events import Destination, Event
@@ -186,23 +188,17 @@ def count_events(session: Session) -> int:
 
 
 def add_subscription(session: Session, dest: Destination, key_type: str, key: str, label: str, now: datetime) -> bool:
-    """Subscribe a destination; return False if it already was."""
-    existing = session.exec(
-        select(SubscriptionRow.id).where(
-            SubscriptionRow.platform == dest.platform,
-            SubscriptionRow.chat_id == dest.chat_id,
-            SubscriptionRow.key_type == key_type,
-            SubscriptionRow.key == key,
-        )
-    ).first()
-    if existing is not None:
-        return False
-    session.add(
-        SubscriptionRow(
-            platform=dest.platform, chat_id=dest.chat_id, key_type=key_type, key=key, label=label, created_at=now
-        )
-    )
-    return True
+    """Subscribe a destination; return False if it already was.
+
+    One INSERT ... ON CONFLICT DO NOTHING: two taps of one button that arrive together
+    both succeed, and only the first subscribes (a check-then-insert let the second fail).
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    values = {"platform": dest.platform, "chat_id": dest.chat_id, "key_type": key_type, "key": key}
+    table = SubscriptionRow.__table__
+    statement = (pg_insert if postgres else sqlite_insert)(table).values(**values, label=label, created_at=now)
+    inserted = statement.on_conflict_do_nothing(index_elements=list(values)).returning(table.c.id)
+    return session.execute(inserted).first() is not None
 
 
 def remove_subscriptions(session: Session, dest: Destination, pairs: Iterable[tuple[str, str]]) -> list[str]:

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import random
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from bot import checker as checker_module
 from bot.checker import Checker
 from bot.commands import Core, dispatch
 from bot.events import Destination
 from bot.sources import curated as curated_module
 from bot.sources.cpsc import CpscSource
 from bot.sources.curated import CuratedSource
-from storage import outbox
-from storage.sources import get_state
+from storage import outbox, repo
+from storage.sources import SourceHealth, get_state
 from storage.tables import DeliveryRow
 from tests.conftest import Clock, slice_records
 
@@ -195,7 +199,8 @@ async def test_a_failing_source_backs_off(tcore, clock, api, cpsc):
     await check.run_pass()
     clock.advance(minutes=15)
     second = await check.run_pass()
-    assert second.sources[0].backing_off_until == clock.now + timedelta(minutes=22.5)
+    # Two intervals, stretched by up to a tenth of jitter, less half an interval of slack.
+    assert timedelta(minutes=22.5) <= second.sources[0].backing_off_until - clock.now <= timedelta(minutes=25.5)
     clock.advance(minutes=15)
     skipped = await check.run_pass()
     assert len(api.requests) == 2  # the third pass did not call the API
@@ -323,3 +328,82 @@ async def test_the_coverage_age_moves_only_when_a_source_was_read(tcore, clock, 
     clock.advance(minutes=15)
     await checker(tcore, cpsc).run_pass()  # nothing read: the answer keeps the older age
     assert read in dispatch(tcore, Destination("t", 1), "/check zzqx-99999-q").text
+
+
+async def test_months_of_failures_never_stop_the_checker(tcore, clock, api, cpsc, tmp_path):
+    """A mistyped URL failing for weeks: the backoff stays capped and later sources are still read."""
+    curated = tmp_path / "extra.toml"
+    curated.write_text('[[recall]]\nid = "x-1"\nbrand = "Zapco"\nproduct = "p"\nsource = "s"\n')
+    api.fault = "500"
+    check = Checker(tcore, [cpsc, CuratedSource(curated)], interval=timedelta(hours=1), max_age=timedelta(days=90))
+    for _ in range(60):  # 2**60 hours overflows a timedelta; the exponent must be capped first
+        report = await check.run_pass()
+        assert report.sources[1].error is None
+        clock.advance(hours=7)
+    with tcore.session() as session:
+        state = get_state(session, cpsc.name)
+        assert repo.get_meta(session, "last_check_at") == report.started_at.isoformat()
+    assert state.consecutive_failures == 60
+    # Capped at six hours, stretched by at most a tenth of jitter, minus half an interval of slack.
+    wait = state.next_attempt_at - state.last_error_at
+    assert timedelta(hours=5.5) <= wait <= timedelta(hours=6 * 1.1 - 0.5)
+
+
+async def test_backoffs_of_sources_failing_together_are_spread(tcore):
+    retries = set()
+    for seed in range(5):  # five sources, each failing for the third time in the same pass
+        check = Checker(tcore, [], interval=timedelta(minutes=15), max_age=timedelta(days=90), rng=random.Random(seed))
+        state = SourceHealth(f"s{seed}", consecutive_failures=2)
+        retries.add((await asyncio.to_thread(check._failed, state.name, "down", state, START)).backing_off_until)
+    assert len(retries) == 5
+
+
+async def test_a_database_error_storing_one_source_does_not_end_the_pass(tcore, clock, tmp_path, monkeypatch):
+    files = []
+    for name, brand in (("a", "Zapco"), ("b", "Voltix")):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'[[recall]]\nid = "{name}-1"\nbrand = "{brand}"\nproduct = "p"\nsource = "s"\n')
+        files.append(CuratedSource(path))
+    real_store = checker_module.store_events
+
+    def store(session, events, origin, now):
+        if origin == files[0].name:
+            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+        return real_store(session, events, origin, now)
+
+    monkeypatch.setattr(checker_module, "store_events", store)
+    report = await checker(tcore, *files).run_pass()
+    assert "disk I/O error" in report.sources[0].error
+    assert (report.sources[1].error, report.sources[1].new) == (None, 1)
+    with tcore.session() as session:
+        assert get_state(session, files[0].name).consecutive_failures == 1
+        assert repo.get_meta(session, "last_check_at") is not None
+
+
+class GatedSource:
+    """A source whose download takes as long as the test wants."""
+
+    def __init__(self, inner: CpscSource) -> None:
+        self.inner, self.name = inner, inner.name
+        self.downloading, self.finish = asyncio.Event(), asyncio.Event()
+
+    async def fetch(self, cursor, now):
+        self.downloading.set()
+        await self.finish.wait()
+        return await self.inner.fetch(cursor, now)
+
+
+async def test_a_subscription_made_while_a_source_is_read_is_alerted(tcore, clock, api, cpsc):
+    await checker(tcore, cpsc).run_pass()  # the baseline
+    api.records.append(record("26011"))
+    clock.advance(minutes=15)
+    slow = GatedSource(cpsc)
+    running = asyncio.create_task(checker(tcore, slow).run_pass())
+    await slow.downloading.wait()
+    clock.advance(minutes=1)
+    subscribe(tcore, 2, "model 2G505")  # the recall is not stored yet: the reply cannot show it
+    clock.advance(seconds=1)
+    slow.finish.set()
+    report = await running
+    assert report.sources[0].new == 1
+    assert set(deliveries(tcore)) == {("telegram", 2)}
