@@ -26,7 +26,7 @@ def open_core(config: Config) -> Core:
     core = Core(engine)
     try:
         migrate(engine)
-        with core.session() as session:
+        with core.session(write=True) as session:
             report = load_bundled(session, core.clock())
             session.commit()
     except SQLAlchemyError as error:

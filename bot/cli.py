@@ -18,6 +18,7 @@ from bot.config import Config, load_config
 from bot.delivery import Notifier
 from bot.errors import RecallbotError
 from bot.events import Destination
+from bot.logs import hide_secrets, setup_logging
 from bot.render import render_reply
 from bot.runtime import http_client, make_checker, running
 
@@ -141,38 +142,10 @@ def _print_report(report: PassReport) -> None:
     )
 
 
-class _Redact(logging.Filter):
-    """Replace secrets in every log record, whichever library wrote it."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "[secret]")
-            record.msg, record.args = message, None
-        return True
-
-
-def hide_secrets(secrets: list[str]) -> None:
-    """Keep tokens out of the log output."""
-    if secrets:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_Redact(secrets))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the bot token in the URL
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
     try:
         config = load_config(args.config)
         hide_secrets([t for t in (config.telegram.token, config.discord.token) if t])

@@ -59,11 +59,19 @@ def bundled_events() -> dict[str, tuple[list[Event], list[Problem]]]:
     return {SNAPSHOT_ORIGIN: snapshot, CURATED_ORIGIN: bundled_curated()}
 
 
-def store_events(session: Session, events: list[Event], origin: str, now: datetime) -> StoreReport:
-    """Insert new events and overwrite changed ones; return what changed."""
+def store_events(
+    session: Session, events: list[Event], origin: str, now: datetime, *, own_only: bool = False
+) -> StoreReport:
+    """Insert new events and overwrite changed ones; return what changed.
+
+    With ``own_only`` an event another origin wrote is left as it is (counted unchanged).
+    """
     report = StoreReport()
     stored = repo.known_hashes(session, [e.id for e in events], origin)
     changed = [e for e in events if e.id in stored and stored[e.id] != e.content_hash]
+    if own_only and changed:
+        owners = repo.event_origins(session, [e.id for e in changed])
+        changed = [e for e in changed if owners[e.id] == origin]
     report.new = [e for e in events if e.id not in stored]
     report.unchanged = len(events) - len(report.new) - len(changed)
     if changed:
@@ -75,10 +83,15 @@ def store_events(session: Session, events: list[Event], origin: str, now: dateti
 
 
 def load_bundled(session: Session, now: datetime) -> StoreReport:
-    """Store the bundled dataset; only records that changed since the last start are written."""
+    """Store the bundled dataset; only records that changed since the last start are written.
+
+    This runs at every start, so it must never revert what a live source wrote: a bundled
+    record fills in an event that is absent, and updates only an event the same bundled
+    file wrote (a newer snapshot); an event a live feed has since updated stays as it is.
+    """
     total = StoreReport()
     for origin, (events, problems) in bundled_events().items():
-        report = store_events(session, events, origin, now)
+        report = store_events(session, events, origin, now, own_only=True)
         total.new += report.new
         total.updated += report.updated
         total.unchanged += report.unchanged

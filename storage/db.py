@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.errors import ConfigError
+from bot.logs import mask_passwords
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = zlib.crc32(b"recallbot:migrations")  # an advisory lock key, the same in every release
 
 
 WRITE = "recallbot_write"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
@@ -46,21 +49,40 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE: True})
 
 
+_EXAMPLES = "use e.g. sqlite:///recallbot.db or postgresql+psycopg://user@host/db"
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine for a database URL, with SQLite set up for WAL."""
+    """Create an engine for a database URL, with SQLite set up for WAL.
+
+    :raises ConfigError: the URL is malformed, names an unknown database, or its driver
+        is not installed; the message is one sentence with the password masked.
+    """
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # a bad port, a bracket left open...
+        raise ConfigError(f"[storage] url {mask_passwords(url)!r} is not a database URL; {_EXAMPLES}") from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True)
+    except NoSuchModuleError:
         raise ConfigError(
-            f"[storage] url {url!r} is not a database URL; use e.g. sqlite:///recallbot.db "
-            "or postgresql+psycopg://user@host/db"
+            f"[storage] url {shown!r}: recallbot does not know the database {parsed.drivername!r}; {_EXAMPLES}"
         ) from None
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    except ImportError as error:
+        if parsed.get_backend_name() == "postgresql":
+            hint = "pip install 'recallbot[postgres]' and use postgresql+psycopg://"
+        else:
+            hint = f"recallbot runs on SQLite and PostgreSQL; {_EXAMPLES}"
+        raise ConfigError(
+            f"[storage] url {shown!r} needs the database driver {error.name or parsed.drivername!r}, "
+            f"which is not installed: {hint}"
+        ) from None
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -72,5 +94,19 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema up to date (safe to call on every start)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema up to date (safe to call on every start, by several instances at once).
+
+    On PostgreSQL instances that start together would race to create the same tables;
+    an advisory lock, held on a connection of its own, lets one migrate while the others
+    wait, and then find the schema at head.
+    """
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            lock.commit()

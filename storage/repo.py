@@ -75,6 +75,14 @@ def known_hashes(session: Session, ids: Sequence[str], origin: str | None = None
     return found
 
 
+def event_origins(session: Session, ids: Sequence[str]) -> dict[str, str]:
+    """Return the origin (the source that last wrote it) of every stored event among ``ids``."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(list(ids)):
+        found.update(dict(session.exec(select(EventRow.id, EventRow.origin).where(col(EventRow.id).in_(chunk))).all()))
+    return found
+
+
 def get_events(session: Session, ids: Sequence[str]) -> dict[str, Event]:
     """Return the stored events among ``ids``."""
     found: dict[str, Event] = {}

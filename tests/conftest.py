@@ -154,11 +154,16 @@ def _migrated_postgres():
         migrate(engine)
         yield engine
     finally:
-        engine.dispose()
-        cleanup = create_engine(PG_URL)
-        with cleanup.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        cleanup.dispose()
+        drop_schema(engine, schema)
+
+
+def drop_schema(engine, schema: str) -> None:
+    """Close ``engine`` and drop its test schema."""
+    engine.dispose()
+    cleanup = create_engine(PG_URL)
+    with cleanup.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    cleanup.dispose()
 
 
 @pytest.fixture

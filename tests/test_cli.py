@@ -65,6 +65,19 @@ def test_console_answers_commands_on_the_bundled_data(tmp_path):
             "recallbot: Could not open the database postgresql+psycopg://nobody@127.0.0.1:9/none",
         ),
         ({"RECALLBOT_STORAGE__URL": "not a url"}, "recallbot: [storage] url 'not a url' is not a database URL"),
+        (  # postgres:// is what other tools accept; SQLAlchemy has no dialect of that name
+            {"RECALLBOT_STORAGE__URL": "postgres://x"},
+            "recallbot: [storage] url 'postgres://x': recallbot does not know the database 'postgres'",
+        ),
+        (  # a malformed port: the URL is echoed with its password masked
+            {"RECALLBOT_STORAGE__URL": "postgresql+psycopg://bob:s3cret@db:54x2/recalls"},
+            "recallbot: [storage] url 'postgresql+psycopg://bob:***@db:54x2/recalls' is not a database URL",
+        ),
+        (  # a driver that is not installed
+            {"RECALLBOT_STORAGE__URL": "postgresql+psycopg2://bob:s3cret@127.0.0.1/recalls"},
+            "recallbot: [storage] url 'postgresql+psycopg2://bob:***@127.0.0.1/recalls' needs the database driver "
+            "'psycopg2', which is not installed: pip install 'recallbot[postgres]'",
+        ),
     ],
 )
 def test_startup_failures_are_one_sentence_and_a_non_zero_exit(tmp_path, env, expected):
@@ -73,6 +86,7 @@ def test_startup_failures_are_one_sentence_and_a_non_zero_exit(tmp_path, env, ex
     assert done.stderr.startswith(expected)
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+    assert "s3cret" not in done.stderr
 
 
 def test_check_now_reports_a_baseline_then_changes_and_status_shows_health(tmp_path):
