@@ -1,16 +1,24 @@
 """The delivery outbox: alerts written with the event, claimed and settled by workers.
 
 Every function takes a ``Session`` first; the caller owns the transaction.
+
+A claim is a lease with an owner: ``claimed_by`` names the claiming instance and
+``claimed_until`` ends the lease. Only the owner settles or renews it. A claim comes back
+to the queue when its lease ends or, sooner, when its owner is dead: absent from the
+instance table or silent for ``CLAIMER_DEAD_AFTER``. A settle that finds its claim taken
+over records nothing, so a late "failed" never overwrites "sent"; the price is that the
+alert may have been sent twice (at-least-once).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, and_, delete, func, literal, or_, update
+from sqlalchemy import ColumnElement, Text, and_, delete, exists, func, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -21,7 +29,17 @@ from bot.events import Alert, Change, Destination, Event
 from storage.repo import get_events
 from storage.tables import DeliveryRow, DestinationRow, InstanceRow, SubscriptionRow
 
+logger = logging.getLogger(__name__)
+
 PENDING, SENT, FAILED, GONE = "pending", "sent", "failed", "gone"
+
+# Workers heartbeat every second; five missed beats in a row mean the claimer is dead (a
+# SIGKILL, a lost host), not slow: its claims are taken over at once instead of after the
+# lease. Shorter would take claims from a live instance whose beat came a little late (a
+# busy database, a GC pause) and send them twice; longer keeps the killed instance's users
+# waiting. Instances' clocks must agree to well within this (NTP).
+CLAIMER_DEAD_AFTER = timedelta(seconds=5)
+ONE_OFF_OWNER = "one-off"  # a claimer that never heartbeats: a script or a test
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,7 @@ class Claim:
 
     alert: Alert
     attempts: int
+    owner: str  # the claimer's token (its instance id): only it may settle the claim
 
     @property
     def id(self) -> int:
@@ -126,15 +145,42 @@ def queue_alerts(
     return after - before
 
 
-def claim_due(session: Session, platforms: Sequence[str], now: datetime, limit: int, lease: timedelta) -> list[Claim]:
-    """Claim up to ``limit`` due deliveries for a while (``lease``); a crashed claimer's rows come back."""
+def _claimable(now: datetime, dead_after: timedelta) -> ColumnElement[bool]:
+    """Return the condition for a pending row nobody holds: no lease, an ended one, or a dead owner.
+
+    A row without an owner (claimed before owners were recorded) waits for its lease.
+    """
+    owner_alive = exists().where(InstanceRow.id == DeliveryRow.claimed_by, InstanceRow.last_seen >= now - dead_after)
+    return or_(
+        col(DeliveryRow.claimed_until).is_(None),
+        col(DeliveryRow.claimed_until) < now,
+        and_(col(DeliveryRow.claimed_by).is_not(None), ~owner_alive),
+    )
+
+
+def claim_due(
+    session: Session,
+    platforms: Sequence[str],
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    owner: str = ONE_OFF_OWNER,
+    dead_after: timedelta = CLAIMER_DEAD_AFTER,
+) -> list[Claim]:
+    """Claim up to ``limit`` due deliveries for ``owner`` until ``now + lease``.
+
+    Rows whose lease ended, or whose owner has not heartbeaten for ``dead_after``, are
+    claimed again. A worker passes its instance id as ``owner``; the default suits a one-off
+    claim (a script, a test), which any live worker may take over at once.
+    """
     due = (
         select(DeliveryRow.id)
         .where(
             DeliveryRow.status == PENDING,
             col(DeliveryRow.platform).in_(platforms),
             DeliveryRow.next_attempt_at <= now,
-            or_(col(DeliveryRow.claimed_until).is_(None), col(DeliveryRow.claimed_until) < now),
+            _claimable(now, dead_after),
         )
         .order_by(col(DeliveryRow.next_attempt_at), col(DeliveryRow.id))
         .limit(limit)
@@ -143,7 +189,12 @@ def claim_due(session: Session, platforms: Sequence[str], now: datetime, limit: 
     ids = list(session.exec(due).all())
     if not ids:
         return []
-    session.execute(update(DeliveryRow).where(col(DeliveryRow.id).in_(ids)).values(claimed_until=now + lease))
+    claim = update(DeliveryRow).where(col(DeliveryRow.id).in_(ids))
+    session.execute(claim.values(claimed_until=now + lease, claimed_by=owner))
+    return _read_claims(session, ids, owner)
+
+
+def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
     t = DeliveryRow.__table__.c
     rows = session.execute(
         sa_select(t.id, t.platform, t.chat_id, t.reasons, t.is_update, t.attempts, t.event_id, t.changes)
@@ -163,24 +214,49 @@ def claim_due(session: Session, platforms: Sequence[str], now: datetime, limit: 
                 changes=tuple(Change.from_dict(c) for c in json.loads(row.changes)) if row.changes else (),
             ),
             attempts=row.attempts,
+            owner=owner,
         )
         for row in rows
     ]
 
 
+def renew_claims(session: Session, owner: str, ids: Sequence[int], now: datetime, lease: timedelta) -> int:
+    """Extend ``owner``'s leases on those of ``ids`` it still holds; return how many."""
+    if not ids:
+        return 0
+    statement = update(DeliveryRow).where(
+        col(DeliveryRow.id).in_(ids), DeliveryRow.claimed_by == owner, DeliveryRow.status == PENDING
+    )
+    return session.execute(statement.values(claimed_until=now + lease)).rowcount
+
+
 def release_claims(session: Session) -> int:
     """Return every claimed delivery to the queue (at start-up, when one process owns the database)."""
-    statement = update(DeliveryRow).where(DeliveryRow.status == PENDING, col(DeliveryRow.claimed_until).is_not(None))
-    return session.execute(statement.values(claimed_until=None)).rowcount
+    claimed = or_(col(DeliveryRow.claimed_until).is_not(None), col(DeliveryRow.claimed_by).is_not(None))
+    statement = update(DeliveryRow).where(DeliveryRow.status == PENDING, claimed)
+    return session.execute(statement.values(claimed_until=None, claimed_by=None)).rowcount
 
 
-def _settle(session: Session, delivery_id: int, **values: object) -> None:
-    session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(claimed_until=None, **values))
+def _settle(session: Session, claim: Claim, **values: object) -> bool:
+    """Write a claim's outcome if the claim is still its owner's; return False, and log, if not."""
+    statement = update(DeliveryRow).where(
+        DeliveryRow.id == claim.id, DeliveryRow.claimed_by == claim.owner, DeliveryRow.status == PENDING
+    )
+    if session.execute(statement.values(claimed_until=None, claimed_by=None, **values)).rowcount:
+        return True
+    logger.warning(
+        "delivery %s was taken over from %s (its lease ended or it was thought dead): outcome %s not recorded",
+        claim.id,
+        claim.owner,
+        values.get("status", "retry"),
+    )
+    return False
 
 
-def mark_sent(session: Session, claim: Claim, now: datetime) -> None:
-    """Record a delivery as sent; it is never sent again."""
-    _settle(session, claim.id, status=SENT, sent_at=now, attempts=claim.attempts + 1, last_error=None)
+def mark_sent(session: Session, claim: Claim, now: datetime) -> bool:
+    """Record a delivery as sent (it is never sent again); False if the claim was taken over."""
+    if not _settle(session, claim, status=SENT, sent_at=now, attempts=claim.attempts + 1, last_error=None):
+        return False
     session.execute(
         update(DestinationRow)
         .where(
@@ -188,26 +264,45 @@ def mark_sent(session: Session, claim: Claim, now: datetime) -> None:
         )
         .values(gone_count=0)
     )
+    return True
 
 
-def mark_retry(session: Session, claim: Claim, at: datetime, error: str, *, count_attempt: bool = True) -> None:
-    """Put a delivery back in the queue until ``at``."""
+def mark_retry(session: Session, claim: Claim, at: datetime, error: str, *, count_attempt: bool = True) -> bool:
+    """Put a delivery back in the queue until ``at``; False if the claim was taken over."""
     attempts = claim.attempts + (1 if count_attempt else 0)
-    _settle(session, claim.id, next_attempt_at=at, attempts=attempts, last_error=error[:2000])
+    return _settle(session, claim, next_attempt_at=at, attempts=attempts, last_error=error[:2000])
 
 
-def mark_failed(session: Session, claim: Claim, error: str) -> None:
-    """Record a delivery that can never be sent, keeping the error."""
-    _settle(session, claim.id, status=FAILED, attempts=claim.attempts + 1, last_error=error[:2000])
+def mark_failed(session: Session, claim: Claim, error: str) -> bool:
+    """Record a delivery that can never be sent, keeping the error; False if the claim was taken over."""
+    return _settle(session, claim, status=FAILED, attempts=claim.attempts + 1, last_error=error[:2000])
 
 
 def readdress(session: Session, old: Destination, new_chat_id: int) -> None:
-    """Move a destination's subscriptions and pending alerts to a new chat id (a migrated group)."""
-    for table in (SubscriptionRow, DeliveryRow):
-        conditions = [table.platform == old.platform, table.chat_id == old.chat_id]
-        if table is DeliveryRow:
-            conditions.append(DeliveryRow.status == PENDING)
-        session.execute(update(table).where(*conditions).values(chat_id=new_chat_id))
+    """Move a destination's subscriptions, pending alerts and pause state to a new chat id (a migrated group).
+
+    The new chat may already hold some of them: a subscription made there meanwhile, or a
+    second report of the same move (the group's service message and a send's "migrated"
+    answer). The unique constraints forbid a plain UPDATE then, so the old chat's
+    duplicates are dropped and the rest moved: the new chat gets each one once, and its
+    own rows (its pause state too) win.
+    """
+    session.flush()  # the statements below bypass the ORM: write its pending changes first
+    same = {SubscriptionRow: ("key_type", "key"), DeliveryRow: ("event_id", "event_hash"), DestinationRow: ()}
+    for model, unique in same.items():
+        table = model.__table__
+        moving = [table.c.platform == old.platform, table.c.chat_id == old.chat_id]
+        if model is DeliveryRow:
+            moving.append(table.c.status == PENDING)  # sent and failed ones stay as history
+        there = table.alias("there")
+        duplicate = (
+            sa_select(literal(1))
+            .where(there.c.platform == old.platform, there.c.chat_id == new_chat_id)
+            .where(*(there.c[name] == table.c[name] for name in unique))
+            .exists()
+        )
+        session.execute(delete(table).where(*moving, duplicate))
+        session.execute(update(table).where(*moving).values(chat_id=new_chat_id))
 
 
 def _destination(session: Session, dest: Destination) -> DestinationRow:
@@ -237,7 +332,7 @@ def pause_destination(session: Session, dest: Destination, reason: str, now: dat
         .where(
             DeliveryRow.platform == dest.platform, DeliveryRow.chat_id == dest.chat_id, DeliveryRow.status == PENDING
         )
-        .values(status=GONE, claimed_until=None, last_error=f"destination paused: {reason}"[:2000])
+        .values(status=GONE, claimed_until=None, claimed_by=None, last_error=f"destination paused: {reason}"[:2000])
     )
 
 

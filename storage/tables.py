@@ -113,6 +113,7 @@ class DeliveryRow(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime
     claimed_until: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=64)  # the claiming instance's id
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
     sent_at: datetime | None = None

@@ -5,14 +5,21 @@ repeat of a delivery id it already holds (and counts it). The process exits
 when no alert is left to send, or dies when the test kills it.
 
 Usage: python -m tests.fanout_worker DATABASE_URL SINK_FILE
+
+It also holds what the crash tests share: the leases a killed process left behind, and
+the report of how long recovery took.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+from datetime import datetime
 from pathlib import Path
+
+from sqlmodel import Session, col, func, select
 
 from bot.commands import Core
 from bot.config import Config, StorageConfig
@@ -21,6 +28,7 @@ from bot.events import Alert
 from bot.runtime import running
 from storage import outbox
 from storage.db import make_engine
+from storage.tables import DeliveryRow
 
 
 class Sink:
@@ -47,6 +55,25 @@ class Sink:
             fh.write(json.dumps({"id": alert.id, "chat": alert.destination.chat_id}) + "\n")
         self.ids.add(alert.id)
         return Outcome.sent()
+
+
+def held_leases(session: Session, now: datetime) -> dict[str, datetime]:
+    """Return, per claimer, when the earliest of its unexpired leases on pending deliveries ends."""
+    statement = (
+        select(DeliveryRow.claimed_by, func.min(DeliveryRow.claimed_until))
+        .where(DeliveryRow.status == outbox.PENDING, col(DeliveryRow.claimed_until) > now)
+        .group_by(col(DeliveryRow.claimed_by))
+    )
+    return {owner: until for owner, until in session.exec(statement).all() if owner is not None}
+
+
+def report_recovery(what: str, seconds: float, repeats: int | None = None) -> None:
+    """Print a crash test's time to recovery, and append it to the file $RECALLBOT_REPORT names."""
+    line = f"{what}: time to recovery: {seconds:.1f} s" + ("" if repeats is None else f", {repeats} sent twice")
+    print(line)
+    if path := os.environ.get("RECALLBOT_REPORT"):
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
 
 
 async def main(url: str, sink: Path) -> None:
