@@ -2,11 +2,12 @@
 loopback fake Discord server that allows 50 requests a second (Discord's global limit;
 429 with retry_after above it), while people run /check.
 
-Reports the achieved send rate as a fraction of the configured budget, 429 answers,
-alerts lost, and /check answer latency during the fan-out; the baseline in the same run
-is /check latency with no fan-out going on.
+Reports the achieved send rate as a fraction of the configured budget and of the fake's
+enforced limit, 429 answers, alerts lost, and /check answer latency during the fan-out;
+the baseline in the same run is /check latency with no fan-out going on. A second run has
+the fake enforce a limit the bot was not told (20 a second, the budget left at its default).
 
-Run: python -m bench.discord_fanout [--channels 1000] [--server-limit 50]
+Run: python -m bench.discord_fanout [--channels 1000] [--server-limit 50] [--untold-limit 20]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def asker(server: FakeDiscord):
     return ask
 
 
-async def run(channels: int, server_limit: float) -> None:
+async def run(channels: int, server_limit: float) -> FanoutResult:
     server = FakeDiscord(max_per_second=server_limit)
     await server.start()
     base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
@@ -56,15 +57,18 @@ async def run(channels: int, server_limit: float) -> None:
     delivered = len([c for c in server.messages if c >= FIRST_CHANNEL])
     attempts = len([r for r in server.requests if r.method == "POST" and r.path.startswith("/channels/")])
     budget = notifier.limits.per_second
-    print_table(FanoutResult(queued, delivered, pending, elapsed, budget, server.too_many, attempts, idle, busy))
+    too_many = server.too_many
+    return FanoutResult(queued, delivered, pending, elapsed, budget, too_many, attempts, idle, busy, server_limit)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=1000)
     parser.add_argument("--server-limit", type=float, default=50.0, help="sends a second the fake server allows")
+    parser.add_argument("--untold-limit", type=float, default=20.0, help="the second run's limit (0: no second run)")
     args, _ = parser.parse_known_args()
-    asyncio.run(run(args.channels, args.server_limit))
+    for limit in [args.server_limit, args.untold_limit] if args.untold_limit else [args.server_limit]:
+        print_table(asyncio.run(run(args.channels, limit)))
 
 
 if __name__ == "__main__":

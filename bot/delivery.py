@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from sqlmodel import Session
 
 from bot.commands import Core
 from bot.events import Alert
+from bot.pacing import Limits, Pacer
 from storage import outbox
 from storage.outbox import Claim
 
@@ -50,20 +50,11 @@ class Outcome:
     error: str | None = None
     retry_after: float | None = None  # seconds, when the platform said how long to wait
     new_chat_id: int | None = None  # the chat moved (a group became a supergroup): send there
+    global_limit: bool = False  # the 429 was for the bot as a whole, not this chat: slow every send down
 
     @classmethod
     def sent(cls) -> Outcome:
         return cls(OutcomeKind.SENT)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How fast a platform lets a bot send; the worker keeps under these."""
-
-    per_second: float = 25.0  # messages per second overall
-    per_chat_per_second: float = 1.0
-    per_group_per_minute: float = 18.0
-    concurrency: int = 8  # sends in flight at once
 
 
 class Notifier(Protocol):
@@ -79,49 +70,6 @@ class Notifier(Protocol):
     async def send(self, alert: Alert) -> Outcome:
         """Send one alert and classify the answer; never raises for a platform error."""
         ...
-
-
-class Pacer:
-    """Spaces sends so that no overall, per-chat or per-group limit is exceeded."""
-
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits = limits
-        self.share = 1  # live instances splitting the overall budget
-        self._clock = clock
-        self._next_global = 0.0
-        self._next_chat: dict[int, float] = {}
-
-    def chat_ready_at(self, chat_id: int) -> float:
-        """Return when the chat may receive its next message (monotonic seconds)."""
-        return self._next_chat.get(chat_id, 0.0)
-
-    def chat_wait(self, chat_id: int) -> float:
-        """Return how many seconds the chat must stay quiet."""
-        return self.chat_ready_at(chat_id) - self._clock()
-
-    def reserve(self, chat_id: int, is_group: bool) -> float:
-        """Book the next overall slot and the chat's slot after it; return the seconds to wait."""
-        now = self._clock()
-        start = max(now, self._next_global)
-        self._next_global = start + self.share / self.limits.per_second
-        gap = 60.0 / self.limits.per_group_per_minute if is_group else 1.0 / self.limits.per_chat_per_second
-        self._next_chat[chat_id] = max(start, self.chat_ready_at(chat_id)) + gap
-        return start - now
-
-    async def acquire(self, chat_id: int, is_group: bool) -> None:
-        """Wait for the next overall slot, and book the chat's next slot after it."""
-        delay = self.reserve(chat_id, is_group)
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    def block(self, chat_id: int, seconds: float) -> None:
-        """Keep a chat quiet for a while (the platform asked us to wait)."""
-        self._next_chat[chat_id] = max(self.chat_ready_at(chat_id), self._clock() + seconds)
-
-    def forget_idle(self) -> None:
-        """Drop chats whose slot has passed, so the table does not grow without end."""
-        now = self._clock()
-        self._next_chat = {chat: at for chat, at in self._next_chat.items() if at > now}
 
 
 def backoff(attempts: int) -> float:
@@ -141,21 +89,26 @@ class DeliveryWorker:
         lease: timedelta = timedelta(seconds=60),
         idle_poll: float = 1.0,
         heartbeat_every: timedelta = timedelta(seconds=1),
+        pacing_clock: Callable[[], float] | None = None,
     ) -> None:
         self.core = core
         self.notifiers = dict(notifiers)
         self.batch = batch
         self.lease = lease
         self.idle_poll = idle_poll
-        # Pacing runs on the core's clock, so a test's clock also moves the platform's waits.
+        # Pacing runs on the monotonic clock (or a test's ``pacing_clock``), never the core's wall
+        # clock: a wall clock stepped back an hour must not stall sending for an hour.
         self._pacers = {
-            name: Pacer(n.limits, clock=lambda: core.clock().timestamp()) for name, n in self.notifiers.items()
+            name: Pacer(n.limits, clock=pacing_clock, throttles=getattr(n, "throttles", None))
+            for name, n in self.notifiers.items()
         }
         self._wake = asyncio.Event()
         self._unsettled: list[tuple[Pacer, Claim, Outcome, asyncio.Future]] = []
         self._settling = asyncio.Lock()
         self.instance_id = uuid.uuid4().hex
         self.heartbeat_every = heartbeat_every
+        # Every instance runs this code, so all agree on when a silent claimer is dead.
+        self.dead_after = max(outbox.CLAIMER_DEAD_AFTER, heartbeat_every * 5)
         self._last_heartbeat: datetime | None = None
 
     def wake(self) -> None:
@@ -193,8 +146,9 @@ class DeliveryWorker:
     def heartbeat(self) -> int:
         """Tell the database this instance is alive; split the budgets among the live ones."""
         now = self.core.clock()
-        with self.core.session() as session:
-            stale_after = max(self.heartbeat_every * 4, timedelta(seconds=15))
+        with self.core.session(write=True) as session:
+            # Forgetting an instance frees its claims: never sooner than it is presumed dead.
+            stale_after = max(self.dead_after, timedelta(seconds=15))
             live = outbox.heartbeat(session, self.instance_id, now, stale_after=stale_after)
             session.commit()
         self._last_heartbeat = now
@@ -204,18 +158,64 @@ class DeliveryWorker:
 
     def forget(self) -> None:
         """Leave the instance table (at shut-down), so the others take the whole budget."""
-        with self.core.session() as session:
+        with self.core.session(write=True) as session:
             outbox.forget_instance(session, self.instance_id)
             session.commit()
 
     async def drain_once(self) -> int:
-        """Claim one batch and settle it; return how many were handled."""
+        """Claim one batch and settle it, keeping its claims alive meanwhile; return how many were handled."""
         now = self.core.clock()
-        if self._last_heartbeat is None or now - self._last_heartbeat >= self.heartbeat_every:
+        if self._heartbeat_due(now):
             await asyncio.to_thread(self.heartbeat)
         claims = await asyncio.to_thread(self._claim, now)
         if not claims:
             return 0
+        keepalive = asyncio.create_task(self._keep_alive([claim.id for claim in claims]), name="delivery-keepalive")
+        try:
+            await self._send_batch(claims)
+        finally:
+            keepalive.cancel()
+        return len(claims)
+
+    def _heartbeat_due(self, now: datetime) -> bool:
+        return self._last_heartbeat is None or now - self._last_heartbeat >= self.heartbeat_every
+
+    async def _keep_alive(self, ids: list[int]) -> None:
+        """Heartbeat and renew the batch's leases while it is sent, so a live worker keeps its claims.
+
+        Others take a claim over once its lease ends or its owner's heartbeat is older than
+        ``dead_after``; a batch can outlast both (a flood wait, a slow platform).
+        """
+        tick = min(self.heartbeat_every, self.lease / 3).total_seconds()
+        renewed_at = self.core.clock()
+        while True:
+            await asyncio.sleep(tick)
+            now = self.core.clock()
+            try:
+                if self._heartbeat_due(now):
+                    await asyncio.to_thread(self.heartbeat)
+                if now - renewed_at >= self.lease / 3:
+                    await asyncio.to_thread(self._renew, ids, now)
+                    renewed_at = now
+            except Exception:  # the database may be back at the next tick; the lease has slack
+                logger.exception("could not renew the claims of instance %s; retrying", self.instance_id)
+
+    def _presumed_dead(self) -> bool:
+        """Tell whether this instance's last heartbeat is so old that others may take its claims.
+
+        One beat short of ``dead_after``, so that a claim taken over is not sent by both; the
+        sends already in flight when an instance stalls are the only ones that can repeat.
+        """
+        last = self._last_heartbeat
+        return last is not None and self.core.clock() - last >= self.dead_after - self.heartbeat_every
+
+    def _renew(self, ids: list[int], now: datetime) -> None:
+        with self.core.session(write=True) as session:
+            outbox.renew_claims(session, self.instance_id, ids, now, self.lease)
+            session.commit()
+
+    async def _send_batch(self, claims: list[Claim]) -> None:
+        """Send a batch under the platforms' limits; each send is settled as it ends."""
         in_flight: set[asyncio.Task] = set()
         gates = {name: asyncio.Semaphore(n.limits.concurrency) for name, n in self.notifiers.items()}
         for claim in claims:
@@ -236,25 +236,37 @@ class DeliveryWorker:
             await asyncio.gather(*in_flight)
         for pacer in self._pacers.values():
             pacer.forget_idle()
-        return len(claims)
 
     def batch_size(self) -> int:
         """Claim at most about 10 seconds of sending, so a batch ends well within its lease."""
-        rates = [pacer.limits.per_second / pacer.share for pacer in self._pacers.values()]
+        rates = [pacer.per_second for pacer in self._pacers.values()]  # the learnt rates, split among instances
         return max(1, min(self.batch, int(min(rates) * 10))) if rates else self.batch
 
     def _claim(self, now: datetime) -> list[Claim]:
-        with self.core.session() as session:
-            claims = outbox.claim_due(session, list(self.notifiers), now, self.batch_size(), self.lease)
+        with self.core.session(write=True) as session:
+            claims = outbox.claim_due(
+                session,
+                list(self.notifiers),
+                now,
+                self.batch_size(),
+                self.lease,
+                owner=self.instance_id,
+                dead_after=self.dead_after,
+            )
             session.commit()
         return claims
 
     def _settle(self, mark: Callable, claim: Claim, *args: object, **kwargs: object) -> None:
-        with self.core.session() as session:
+        with self.core.session(write=True) as session:
             mark(session, claim, *args, **kwargs)
             session.commit()
 
     async def _send(self, notifier: Notifier, pacer: Pacer, claim: Claim) -> None:
+        if self._presumed_dead():
+            # Others may have taken this claim over and sent it: put it back rather than send it again.
+            at = self.core.clock()
+            await asyncio.to_thread(self._settle, outbox.mark_retry, claim, at, "heartbeat lapsed", count_attempt=False)
+            return
         try:
             outcome = await notifier.send(claim.alert)
         except Exception as error:  # a notifier bug must not lose the alert
@@ -287,7 +299,7 @@ class DeliveryWorker:
     def _record_many(self, batch: list[tuple[Pacer, Claim, Outcome]]) -> None:
         """Settle several deliveries in one transaction (a group commit)."""
         now = self.core.clock()
-        with self.core.session() as session:
+        with self.core.session(write=True) as session:
             for pacer, claim, outcome in batch:
                 self._record(session, pacer, claim, outcome, now)
             session.commit()
@@ -297,8 +309,8 @@ class DeliveryWorker:
         if outcome.kind is OutcomeKind.SENT:
             outbox.mark_sent(session, claim, now)
         elif outcome.kind is OutcomeKind.FAILED:
-            outbox.mark_failed(session, claim, error)
-            logger.warning("delivery %s failed for good: %s", claim.id, error)
+            if outbox.mark_failed(session, claim, error):  # a claim taken over was logged by the outbox
+                logger.warning("delivery %s failed for good: %s", claim.id, error)
         elif outcome.new_chat_id is not None:
             outbox.readdress(session, claim.destination, outcome.new_chat_id)
             outbox.mark_retry(session, claim, now, error, count_attempt=False)
@@ -308,10 +320,16 @@ class DeliveryWorker:
                 outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
             logger.info("destination %s answered gone (%s)%s", claim.destination, error, "; paused" if paused else "")
         elif outcome.retry_after is not None:
-            pacer.block(claim.destination.chat_id, outcome.retry_after)
+            pacer.limited(claim.destination.chat_id, outcome.retry_after, bot_wide=outcome.global_limit)
             at = now + timedelta(seconds=outcome.retry_after)
             outbox.mark_retry(session, claim, at, error, count_attempt=False)
         elif claim.attempts + 1 >= MAX_ATTEMPTS:
             outbox.mark_failed(session, claim, f"gave up after {claim.attempts + 1} attempts: {error}")
         else:
-            outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
+            wait = backoff(claim.attempts + 1)
+            if outbox.mark_retry(session, claim, now + timedelta(seconds=wait), error):
+                # One line per retried send: the platform's own loggers are kept quiet (notifiers).
+                where = f"{claim.destination.platform}:{claim.destination.chat_id}"
+                logger.warning(
+                    "delivery %s to %s: %s; retry %d in %.0f s", claim.id, where, error, claim.attempts + 1, wait
+                )

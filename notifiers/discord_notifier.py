@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import SimpleNamespace
 
 import aiohttp
 import discord
 
 from bot.delivery import Limits, Outcome, OutcomeKind
 from bot.events import Alert
+from bot.pacing import Throttle
 from notifiers.discord_render import ALERT_BUTTON, alert_page, buttons_view
 
 PLATFORM = "discord"
-# Discord allows 50 requests a second per bot and 5 messages per 5 seconds in a channel.
-DISCORD_LIMITS = Limits(per_second=25.0, per_chat_per_second=1.0, per_group_per_minute=60.0, concurrency=8)
+# Discord allows 50 requests a second per bot and 5 messages per 5 seconds in a channel:
+# pacing starts at 25 a second and may learn its way up to the 50, and no further.
+DISCORD_LIMITS = Limits(
+    per_second=25.0, per_chat_per_second=1.0, per_group_per_minute=60.0, concurrency=8, platform_per_second=50.0
+)
 # 403 missing access / missing permissions / cannot DM this user, 404 unknown channel.
 GONE_CODES = {403: {50001, 50013, 50007}, 404: {10003}}
 INVALID_STATUSES = {401, 403, 429}
@@ -30,8 +35,18 @@ INVALID_BUDGET = 5000
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
+def bot_wide(headers: Mapping[str, str]) -> bool:
+    """Tell whether a 429 was for the bot as a whole (Discord's global limit), not one route or channel.
+
+    Discord marks its global limit with ``X-RateLimit-Global: true`` and scope "global".
+    Scope "user" is the bot's per-route limit and "shared" a resource's: on a channel's
+    messages both are that channel's bucket, so they only keep that channel waiting.
+    """
+    return headers.get("X-RateLimit-Global", "").lower() == "true" or headers.get("X-RateLimit-Scope") == "global"
+
+
 class InvalidRequestGuard:
-    """Count the client's 401, 403 and 429 answers over a sliding window."""
+    """Count the client's 401, 403 and 429 answers over a sliding window, and note bot-wide 429s."""
 
     def __init__(
         self, budget: int = INVALID_BUDGET, window: float = INVALID_WINDOW, clock: Callable[[], float] = time.monotonic
@@ -40,6 +55,12 @@ class InvalidRequestGuard:
         self.window = window
         self._clock = clock
         self._seen: deque[float] = deque()
+        self._throttles: list[Throttle] = []
+
+    def throttles(self) -> list[Throttle]:
+        """Return the bot-wide 429s answered since the last call (discord.py waits most out by itself)."""
+        taken, self._throttles = self._throttles, []
+        return taken
 
     def record(self, status: int) -> None:
         """Note one answer's status."""
@@ -59,9 +80,20 @@ class InvalidRequestGuard:
         """Return an aiohttp trace that records every answer of the client's session."""
         trace = aiohttp.TraceConfig()
 
-        async def on_request_end(session: object, context: object, params: aiohttp.TraceRequestEndParams) -> None:
-            self.record(params.response.status)
+        async def on_request_start(session: object, context: SimpleNamespace, params: object) -> None:
+            context.sent_at = time.monotonic()  # the pacer's clock, not the guard's
 
+        async def on_request_end(
+            session: object, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams
+        ) -> None:
+            response = params.response
+            self.record(response.status)
+            if response.status == 429 and bot_wide(response.headers):
+                after = response.headers.get("Retry-After")
+                sent_at = getattr(context, "sent_at", time.monotonic())
+                self._throttles.append(Throttle(sent_at, float(after) if after else None))
+
+        trace.on_request_start.append(on_request_start)
         trace.on_request_end.append(on_request_end)
         return trace
 
@@ -77,8 +109,10 @@ def classify(error: Exception) -> Outcome:
         if error.code in GONE_CODES.get(error.status, ()):
             return Outcome(OutcomeKind.GONE, error=text)
         if error.status == 429:
-            after = error.response.headers.get("Retry-After") if error.response is not None else None
-            return Outcome(OutcomeKind.RETRY, error=text, retry_after=float(after) if after else None)
+            headers = error.response.headers if error.response is not None else {}
+            after = headers.get("Retry-After")
+            wait = float(after) if after else None
+            return Outcome(OutcomeKind.RETRY, error=text, retry_after=wait, global_limit=bot_wide(headers))
         if error.status >= 500 or error.status == 401:  # outage, or a token being rotated: try again later
             return Outcome(OutcomeKind.RETRY, error=text)
         return Outcome(OutcomeKind.FAILED, error=text)
@@ -94,6 +128,7 @@ class DiscordNotifier:
         self.client = client
         self.guard = guard
         self.limits = limits
+        self.throttles = guard.throttles  # the pacer learns from the 429s the client waits out itself
         self._buttons = buttons_view((ALERT_BUTTON,))  # the same under every alert: built once
 
     def is_group(self, chat_id: int) -> bool:

@@ -133,8 +133,11 @@ class FakeDiscord:
             if wait:
                 self.too_many += 1
                 record.status = 429
-                answer = {"message": "You are being rate limited.", "retry_after": wait, "global": False}
-                return _json(answer, 429, {"Retry-After": f"{wait:.3f}", "X-RateLimit-Scope": "user"})
+                # The window stands for Discord's global limit (50 a second for the bot), so it
+                # answers the way that limit does; no "Via" header, so discord.py hands it to us.
+                answer = {"message": "You are being rate limited.", "retry_after": wait, "global": True}
+                headers = {"Retry-After": f"{wait:.3f}", "X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"}
+                return _json(answer, 429, headers)
         status, answer = self._route(request.method, path, body)
         record.status = status
         if status == 204:

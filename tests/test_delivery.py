@@ -85,7 +85,7 @@ async def test_every_alert_is_sent_once(wcore, notifier):
 
 async def test_retry_after_holds_back_that_chat_only(wcore, notifier, clock):
     notifier.script[2] = [Outcome(OutcomeKind.RETRY, error="Too Many Requests", retry_after=30)]
-    worker = DeliveryWorker(wcore, {"test": notifier})
+    worker = DeliveryWorker(wcore, {"test": notifier}, pacing_clock=lambda: clock().timestamp())
     await worker.drain()
     assert sorted(a.destination.chat_id for a in notifier.sent) == [1, 3, 4, 5]
     waiting = rows(wcore)[2]
@@ -201,7 +201,7 @@ def test_pacer_spaces_sends_overall_per_chat_and_per_group():
 
 def test_live_instances_split_the_overall_budget(engine, clock):
     core = Core(engine, clock=clock)
-    first = DeliveryWorker(core, {"test": ScriptedNotifier()})
+    first = DeliveryWorker(core, {"test": ScriptedNotifier()}, pacing_clock=lambda: 0.0)
     second = DeliveryWorker(core, {"test": ScriptedNotifier()})
     assert first.heartbeat() == 1
     assert second.heartbeat() == 2

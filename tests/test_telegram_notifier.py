@@ -112,7 +112,7 @@ async def test_worker_delivers_through_telegram_and_holds_back_only_the_flooded_
     dests = [Destination("telegram", chat) for chat in (111, 222, -100333)]
     assert subscribe_and_queue(core, event, dests, "model", "A1263", "A1263", T0) == 3
     api.errors[222].append(fake_telegram.RETRY_AFTER)
-    worker = DeliveryWorker(core, {"telegram": notifier})
+    worker = DeliveryWorker(core, {"telegram": notifier}, pacing_clock=lambda: clock().timestamp())
     await worker.drain()
     assert {p["chat_id"] for p in api.sent()} == {111, -100333}
     clock.advance(seconds=8)
