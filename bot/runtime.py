@@ -88,7 +88,7 @@ class Runtime:
 
 
 def _release_claims(core: Core) -> None:
-    with core.session() as session:
+    with core.session(write=True) as session:
         outbox.release_claims(session)
         session.commit()
 

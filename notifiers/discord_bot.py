@@ -137,7 +137,7 @@ class DiscordHandlers:
     def set_server_channels(self, channel_ids: list[int], reason: str | None) -> None:
         """Pause a server's channels (the bot was removed), or resume them (it came back)."""
         now = self.core.clock()
-        with self.core.session() as session:
+        with self.core.session(write=True) as session:
             for channel_id in channel_ids:
                 dest = Destination(PLATFORM, channel_id)
                 if reason:

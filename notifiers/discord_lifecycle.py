@@ -25,7 +25,7 @@ from bot.config import DiscordConfig
 from notifiers.discord_bot import build_client
 from notifiers.discord_notifier import DISCORD_LIMITS, DiscordNotifier, InvalidRequestGuard
 from storage import repo
-from storage.leader import Leadership
+from storage.leader import Cadence, Leadership, hold
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ async def sync_commands(
             f"{where} refused the slash commands ({error.status} {error.code}: {error.text}). Is the bot in that "
             "server, invited with the applications.commands scope?"
         ) from None
-    with core.session() as session:
+    with core.session(write=True) as session:
         repo.set_meta(session, name, digest)
         session.commit()
     logger.info("Discord: commands registered %s", f"in server {guild_id}" if guild_id else "globally")
@@ -112,7 +112,7 @@ def _recent_logins(core: Core) -> tuple[list[datetime], datetime]:
 def _record_login(core: Core) -> None:
     """Add a gateway login to the record (the last 50 are kept)."""
     now = core.clock()
-    with core.session() as session:
+    with core.session(write=True) as session:
         history = [*_logins(session, now), now][-50:]
         repo.set_meta(session, CONNECTS_META, json.dumps([t.isoformat() for t in history]))
         session.commit()
@@ -130,11 +130,27 @@ class GatewayHolder:
         self.client = client
         self.make_client = make_client
         self.core = core
+        self._connection: asyncio.Task[None] | None = None
 
-    async def run(self, lock: Leadership, retry_every: float) -> None:
-        """Wait for the gateway lock, then stay connected until cancelled."""
-        while not await asyncio.to_thread(lock.try_acquire):
-            await asyncio.sleep(retry_every)
+    async def run(self, lock: Leadership, cadence: Cadence, *, held: bool) -> None:
+        """Be on the gateway whenever this instance holds the gateway lock (``held``: it does now), until cancelled."""
+        if held:
+            await self.connect()
+        await hold(lock, cadence, self.connect, self.close, held=held)
+
+    async def connect(self) -> None:
+        """Start connecting to the gateway, and stay connected until :meth:`close`."""
+        self._connection = asyncio.create_task(self._stay_connected(), name="discord-gateway")
+
+    async def close(self) -> None:
+        """Leave the gateway (the lock was lost, or shut-down); alerts still go through the REST sender."""
+        if self._connection is not None:
+            self._connection.cancel()
+            await asyncio.wait([self._connection])
+            self._connection = None
+        await self.client.close()  # the next _stay_connected logs in a new client
+
+    async def _stay_connected(self) -> None:
         token = self.client.http.token or ""
         while True:
             history, now = await asyncio.to_thread(_recent_logins, self.core)
@@ -144,7 +160,7 @@ class GatewayHolder:
                 await asyncio.sleep(delay)
             await asyncio.to_thread(_record_login, self.core)
             try:
-                if self.client.is_closed():  # connect() closed it on a close code it cannot resume from
+                if self.client.is_closed():  # closed by connect() on a close code it cannot resume from, or by us
                     self.client = self.make_client()
                     await self.client.login(token)
                 await self.client.connect(reconnect=True)  # resumes by itself after network faults
@@ -155,9 +171,6 @@ class GatewayHolder:
                 logger.error(
                     "Discord: the gateway connection ended (%s: %s); connecting again", type(error).__name__, error
                 )
-
-    async def close(self) -> None:
-        await self.client.close()
 
 
 async def _login(client: discord.Client, config: DiscordConfig) -> None:
@@ -179,15 +192,19 @@ async def _login(client: discord.Client, config: DiscordConfig) -> None:
 
 @asynccontextmanager
 async def discord_running(
-    config: DiscordConfig, core: Core, *, gateway_retry: float = 15.0
+    config: DiscordConfig, core: Core, *, gateway_retry: float = 15.0, gateway_check: float = 5.0
 ) -> AsyncIterator[DiscordNotifier]:
     """Answer slash commands until the block exits; yield the alert notifier.
 
     Alerts go through a REST-only client of their own, so a gateway reconnect never
     stops delivery. Of several instances sharing PostgreSQL only the holder of the
     gateway lock connects to the gateway (each session receives every interaction);
-    every instance delivers.
+    every instance delivers. The others try for the lock every ``gateway_retry``
+    seconds; the holder confirms it every ``gateway_check`` seconds and leaves the
+    gateway as soon as it is lost, before another instance connects (``storage.leader``
+    explains the timing).
     """
+    cadence = Cadence(retry_every=gateway_retry, check_every=gateway_check)
     point_at(config)
     limits = dataclasses.replace(
         DISCORD_LIMITS, per_second=config.messages_per_second, per_chat_per_second=config.channel_messages_per_second
@@ -206,17 +223,19 @@ async def discord_running(
             await sync_commands(core, client, tree, config.command_guild_id)
         elif await asyncio.to_thread(_unsynced, core, client, tree):
             logger.warning("Discord: the slash commands changed; run `recallbot discord sync-commands` to publish them")
+        lock = Leadership(core.engine, "discord-gateway")
+        held = await asyncio.to_thread(lock.try_acquire)
     except BaseException:
         await client.close()
         await sender.close()
         raise
-    lock = Leadership(core.engine, "discord-gateway")
     holder = GatewayHolder(client, lambda: build_client(core, guard)[0], core)
-    connection = asyncio.create_task(holder.run(lock, gateway_retry), name="discord-gateway")
+    leading = asyncio.create_task(holder.run(lock, cadence, held=held), name="gateway-lock")
     try:
         yield DiscordNotifier(sender, guard, limits)
     finally:
-        connection.cancel()
+        leading.cancel()
+        await asyncio.wait([leading])  # ended for good before the gateway is closed below
         await holder.close()
         await asyncio.to_thread(lock.release)
         await sender.close()

@@ -52,11 +52,13 @@ from bot.commands import COMMANDS, MUTATING, Button, Core, Reply, dispatch
 from bot.config import TelegramConfig
 from bot.delivery import Limits, Outcome, OutcomeKind
 from bot.events import Alert, Destination
+from notifiers.telegram_logs import quiet_ptb_logs, short_error
 from notifiers.telegram_render import alert_html, reply_html
 from storage import outbox
-from storage.leader import Leadership
+from storage.leader import Cadence, Leadership, hold
 
 logger = logging.getLogger(__name__)
+quiet_ptb_logs()  # for every Bot this module makes: the application's and the alert sender's
 
 # Below Telegram's published limits: about 30 messages a second overall, one a second
 # in a chat, 20 a minute in a group.
@@ -74,7 +76,7 @@ def classify(error: TelegramError) -> Outcome:
     BadRequest is a subclass of NetworkError in PTB, so it is tested first: a 400 is
     permanent for this message, never a transient network fault.
     """
-    text = error.message
+    text = short_error(error)  # a whole HTML error page is quoted in some
     if isinstance(error, RetryAfter):
         with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta: both are handled
             warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -96,10 +98,13 @@ class TelegramNotifier:
     """Sends alerts as HTML messages through a python-telegram-bot ``Bot``."""
 
     platform = "telegram"
+    # Telegram asks broadcasts to stay under about 30 messages a second: pacing may learn
+    # its way up to that from the configured rate, and no further.
+    PLATFORM_PER_SECOND = 30.0
 
     def __init__(self, bot: Bot, limits: Limits = TELEGRAM_LIMITS) -> None:
         self.bot = bot
-        self.limits = limits
+        self.limits = limits.with_platform_limit(self.PLATFORM_PER_SECOND)
 
     def is_group(self, chat_id: int) -> bool:
         return chat_id < 0  # groups and supergroups have negative ids
@@ -117,7 +122,12 @@ class TelegramNotifier:
                     reply_markup=manage if n == len(parts) else None,
                 )
         except TelegramError as error:
-            return classify(error)
+            outcome = classify(error)
+            if isinstance(error, RetryAfter):
+                # The answer does not say whose limit it was; chats are paced under theirs,
+                # so a 429 on sendMessage is taken as the bot's overall flood limit.
+                return Outcome(outcome.kind, outcome.error, outcome.retry_after, global_limit=True)
+            return outcome
         return Outcome.sent()
 
 
@@ -193,7 +203,7 @@ class TelegramHandlers:
         await asyncio.to_thread(self._membership, dest, status)
 
     def _membership(self, dest: Destination, status: str) -> None:
-        with self.core.session() as session:
+        with self.core.session(write=True) as session:
             if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
                 outbox.pause_destination(
                     session, dest, f"the bot was removed from the chat ({status})", self.core.clock()
@@ -203,12 +213,12 @@ class TelegramHandlers:
             session.commit()
 
     async def handle_migration(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A group became a supergroup: move its subscriptions and pending alerts to the new id."""
+        """A group became a supergroup (its last message, see :data:`MIGRATED_AWAY`): move it to the new id."""
         message = update.effective_message
         await asyncio.to_thread(self._readdress, Destination(PLATFORM, message.chat.id), message.migrate_to_chat_id)
 
     def _readdress(self, old: Destination, new_chat_id: int) -> None:
-        with self.core.session() as session:
+        with self.core.session(write=True) as session:
             outbox.readdress(session, old, new_chat_id)
             session.commit()
 
@@ -220,6 +230,21 @@ class TelegramHandlers:
                 await update.effective_message.reply_text(messages.INTERNAL_ERROR, do_quote=False)
             except TelegramError:
                 logger.warning("could not send the apology either")
+
+
+class _MigratedAway(filters.MessageFilter):
+    """A group's last message, saying which supergroup it became (``migrate_to_chat_id``).
+
+    An upgrade brings two service messages: this one in the old group, then one in the
+    new supergroup with ``migrate_from_chat_id``. ``filters.StatusUpdate.MIGRATE`` matches
+    both, and handling the second as a move would send the new chat to nowhere.
+    """
+
+    def filter(self, message: Message) -> bool:
+        return message.migrate_to_chat_id is not None
+
+
+MIGRATED_AWAY = _MigratedAway(name="MIGRATED_AWAY")
 
 
 def build_application(config: TelegramConfig, core: Core) -> Application:
@@ -238,7 +263,7 @@ def build_application(config: TelegramConfig, core: Core) -> Application:
     app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, handlers.handle_command))
     app.add_handler(CallbackQueryHandler(handlers.handle_button))
     app.add_handler(ChatMemberHandler(handlers.handle_my_member, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.handle_migration))
+    app.add_handler(MessageHandler(MIGRATED_AWAY, handlers.handle_migration))
     app.add_error_handler(handlers.handle_error)
     return app
 
@@ -254,25 +279,49 @@ def _startup_error(error: TelegramError, config: TelegramConfig) -> StartupError
     )
 
 
-async def _poll_when_leader(app: Application, poller: Leadership, retry_every: float) -> None:
-    """Start polling once this instance holds the poller lock (Telegram allows one poller per token)."""
-    while not await asyncio.to_thread(poller.try_acquire):
-        await asyncio.sleep(retry_every)
-    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+def _polling_failed(error: TelegramError) -> None:
+    """One line per failed getUpdates (PTB retries by itself), instead of PTB's ERROR and traceback."""
+    logger.warning("Telegram: getUpdates failed (%s); retrying", short_error(error))
+
+
+async def _start_polling(app: Application) -> None:
+    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed)
     logger.info("Telegram: polling as @%s", app.bot.username)
+
+
+@dataclass
+class _Poller:
+    """Polls Telegram while this instance holds the poller lock (Telegram allows one poller per token)."""
+
+    app: Application
+    lock: Leadership
+
+    async def start(self) -> None:
+        try:
+            await _start_polling(self.app)
+        except TelegramError as error:  # give the lock up, so that this or another instance tries again
+            logger.error("Telegram: could not start polling (%s); trying again later", error.message)
+            await asyncio.to_thread(self.lock.release)
+
+    async def stop(self) -> None:
+        if self.app.updater.running:
+            await self.app.updater.stop()
 
 
 @asynccontextmanager
 async def telegram_running(
-    config: TelegramConfig, core: Core, *, poller_retry: float = 15.0
+    config: TelegramConfig, core: Core, *, poller_retry: float = 15.0, poller_check: float = 5.0
 ) -> AsyncIterator[TelegramNotifier]:
     """Poll Telegram and answer commands until the block exits; yield the alert notifier.
 
     Alerts go through a Bot of their own, with its own connection pool, so replies to
     commands never queue behind a broadcast. Of several instances sharing PostgreSQL
-    only the holder of the poller lock polls; the others deliver alerts and take over
-    polling (within ``poller_retry`` seconds) when the poller goes away.
+    only the holder of the poller lock polls; the others deliver alerts and try for the
+    lock every ``poller_retry`` seconds. The holder confirms the lock every
+    ``poller_check`` seconds and stops polling as soon as it is lost, before another
+    instance starts (``storage.leader`` explains the timing).
     """
+    cadence = Cadence(retry_every=poller_retry, check_every=poller_check)
     app = build_application(config, core)
     limits = Limits(
         per_second=config.messages_per_second,
@@ -291,27 +340,26 @@ async def telegram_running(
         await app.shutdown()
         raise _startup_error(error, config) from None
     await app.start()
-    poller = Leadership(core.engine, "telegram-poller")
+    poller = _Poller(app, Leadership(core.engine, "telegram-poller"))
     try:
-        if await asyncio.to_thread(poller.try_acquire):
-            await _poll_when_leader(app, poller, poller_retry)
-            waiting = None
+        if held := await asyncio.to_thread(poller.lock.try_acquire):
+            await _start_polling(app)
         else:
             logger.info("Telegram: another instance polls; this one delivers alerts")
-            waiting = asyncio.create_task(_poll_when_leader(app, poller, poller_retry), name="telegram-poller")
     except TelegramError as error:
+        await asyncio.to_thread(poller.lock.release)
         await app.stop()
         await sender.shutdown()
         await app.shutdown()
         raise _startup_error(error, config) from None
+    leading = asyncio.create_task(hold(poller.lock, cadence, poller.start, poller.stop, held=held), name="poller")
     try:
         yield TelegramNotifier(sender, limits)
     finally:
-        if waiting is not None:
-            waiting.cancel()
-        if app.updater.running:
-            await app.updater.stop()
-        await asyncio.to_thread(poller.release)
+        leading.cancel()
+        await asyncio.wait([leading])  # ended for good before the updater is stopped below
+        await poller.stop()
+        await asyncio.to_thread(poller.lock.release)
         await app.stop()
         await sender.shutdown()
         await app.shutdown()

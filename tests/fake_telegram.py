@@ -48,6 +48,7 @@ class FakeBotApi:
         self.calls: list[Call] = []
         self.updates: list[dict] = []
         self.errors: dict[int, list[dict]] = defaultdict(list)  # chat id -> scripted error envelopes
+        self.poll_errors: list[dict] = []  # scripted answers to the next getUpdates calls
         self.members: dict[tuple[int, int], str] = {}  # (chat, user) -> status
         self.max_per_second = max_per_second  # enforce a send rate, answering 429 above it
         self.too_many = 0
@@ -84,6 +85,10 @@ class FakeBotApi:
             for c in self.calls
             if c.method == "sendMessage" and c.params.get("_ok") and (chat_id is None or c.params["chat_id"] == chat_id)
         ]
+
+    def polling(self) -> int:
+        """Return how many clients have a long poll (getUpdates) open right now."""
+        return sum(1 for r in self._pollers.values() if r.transport is not None and not r.transport.is_closing())
 
     # --- updates a test pushes ----------------------------------------------------
     def _push(self, update: dict) -> None:
@@ -131,17 +136,21 @@ class FakeBotApi:
         return query_id
 
     def push_migration(self, old_chat_id: int, new_chat_id: int) -> None:
-        self._push(
-            {
-                "message": {
-                    "message_id": next(self._message_ids),
-                    "date": int(time.time()),
-                    "chat": {"id": old_chat_id, "type": "group", "title": "Power bank owners"},
-                    "from": {"id": 42, "is_bot": False, "first_name": "Pat"},
-                    "migrate_to_chat_id": new_chat_id,
-                }
-            }
+        """Upgrade a group to a supergroup: Telegram sends two service messages, in this order.
+
+        First the old group's last message, with ``migrate_to_chat_id``; then the new
+        supergroup's first one, with ``migrate_from_chat_id`` (as in the getUpdates dump in
+        github.com/tucnak/telebot/issues/187). A message belongs to one chat, so the two
+        ids never come in one message (github.com/tdlib/telegram-bot-api/issues/170).
+        """
+        sender = {"id": 42, "is_bot": False, "first_name": "Pat"}
+        chats = (
+            ({"id": old_chat_id, "type": "group"}, {"migrate_to_chat_id": new_chat_id}),
+            ({"id": new_chat_id, "type": "supergroup"}, {"migrate_from_chat_id": old_chat_id}),
         )
+        for chat, service in chats:
+            message = {"message_id": next(self._message_ids), "date": int(time.time()), "from": sender}
+            self._push({"message": message | {"chat": chat | {"title": "Power bank owners"}} | service})
 
     def push_kicked(self, chat_id: int, chat_type: str = "group") -> None:
         member = {"user": BOT, "status": "member"}
@@ -201,6 +210,8 @@ class FakeBotApi:
         return True
 
     async def api_getUpdates(self, params: dict, request: web.Request) -> list[dict] | web.Response:
+        if self.poll_errors:
+            return self._scripted(self.poll_errors.pop(0))
         # Telegram allows one poller per token: a new getUpdates ends a pending one from a
         # client that is still connected with 409 Conflict (an abandoned one just goes).
         for other in self._pollers.values():
@@ -258,6 +269,11 @@ class FakeBotApi:
         self.too_many += 1
         return self._error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
 
+    def _scripted(self, envelope: dict) -> web.Response:
+        if "html" in envelope:  # a proxy in front of the Bot API answered, not the API
+            return web.Response(status=envelope["error_code"], text=envelope["html"], content_type="text/html")
+        return self._error(envelope["error_code"], envelope["description"], envelope.get("parameters"))
+
     @staticmethod
     def _error(code: int, description: str, parameters: dict | None = None) -> web.Response:
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
@@ -269,8 +285,7 @@ class FakeBotApi:
         chat_id = int(params["chat_id"])
         scripted = self.errors.get(chat_id)
         if scripted:
-            envelope = scripted.pop(0)
-            return self._error(envelope["error_code"], envelope["description"], envelope.get("parameters"))
+            return self._scripted(scripted.pop(0))
         limited = self._rate_limited()
         if limited is not None:
             return limited
@@ -299,3 +314,11 @@ def migrated(new_chat_id: int) -> dict:
 
 def server_error() -> dict:
     return {"error_code": 502, "description": "Bad Gateway"}
+
+
+# What api.telegram.org's nginx answers when the Bot API behind it is down: HTML, not JSON.
+GATEWAY_PAGE = {
+    "error_code": 502,
+    "html": "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+    "</center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n",
+}

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from contextlib import AsyncExitStack
 from datetime import timedelta
 
 import discord
@@ -13,16 +14,21 @@ import pytest
 
 from bot import messages
 from bot.app import StartupError
+from bot.commands import Core
 from bot.config import DiscordConfig
-from bot.delivery import DeliveryWorker
-from bot.events import Destination
+from bot.delivery import DeliveryWorker, OutcomeKind
+from bot.events import Alert, Destination
 from bot.matching import MAX_QUERY
 from notifiers import discord_bot
 from notifiers.discord_lifecycle import connect_delay, discord_running
 from storage import outbox, repo
+from storage.leader import Leadership
 from tests import fake_discord
 from tests.conftest import NOW, Clock, clean_env, eventually, slice_event, start_recallbot, subscribe_and_queue
 from tests.fake_discord import ADMIN, ALERTS, DM_CHANNEL, GENERAL, GUILD_ID, MEMBER, SEND_MESSAGES, FakeDiscord
+from tests.test_leader import end_lock_session, two_instances
+
+FAST = {"gateway_retry": 0.5, "gateway_check": 0.1}  # lock timing for tests with several instances
 
 
 @pytest.fixture
@@ -200,7 +206,7 @@ async def test_a_channel_that_lost_its_permissions_is_paused(server, discord_bot
     dest = Destination("discord", ALERTS)
     subscribe_and_queue(core, slice_event("25338"), [dest], "model", "A1263", "A1263", NOW)
     server.failures[ALERTS] = (403, 50013, "Missing Permissions")
-    worker = DeliveryWorker(core, {"discord": discord_bot_running})
+    worker = DeliveryWorker(core, {"discord": discord_bot_running}, pacing_clock=lambda: core.clock().timestamp())
     for _ in range(3):  # gone three times in a row: paused
         await worker.drain()
         core.clock.advance(hours=1)
@@ -378,18 +384,12 @@ async def test_sync_commands_publishes_globally_once(tmp_path, server):
 
 
 async def test_one_instance_holds_the_gateway_and_another_takes_over(server, pg_engine):
-    from contextlib import AsyncExitStack
-
-    from bot.commands import Core
-    from storage.db import make_engine
-
-    other_engine = make_engine(pg_engine.url.render_as_string(hide_password=False))
     settings = config(server, command_guild_id=GUILD_ID)
-    try:
+    with two_instances(pg_engine) as (one, other):
         async with AsyncExitStack() as second, AsyncExitStack() as first:
-            await first.enter_async_context(discord_running(settings, Core(pg_engine), gateway_retry=0.1))
+            await first.enter_async_context(discord_running(settings, Core(one), **FAST))
             await eventually(lambda: server.identifies == 1)
-            await second.enter_async_context(discord_running(settings, Core(other_engine), gateway_retry=0.1))
+            await second.enter_async_context(discord_running(settings, Core(other), **FAST))
             answer = await server.answer(await server.slash("help"))
             assert answer["data"]["content"] == messages.DISCORD_HELP
             await asyncio.sleep(0.5)
@@ -398,8 +398,22 @@ async def test_one_instance_holds_the_gateway_and_another_takes_over(server, pg_
             await eventually(lambda: server.identifies == 2)
             answer = await server.answer(await server.slash("help"))
             assert answer["data"]["content"] == messages.DISCORD_HELP
-    finally:
-        other_engine.dispose()
+
+
+async def test_a_holder_whose_lock_session_ends_leaves_the_gateway_but_still_delivers(server, pg_engine):
+    with two_instances(pg_engine) as (holder, other):
+        async with discord_running(config(server, command_guild_id=GUILD_ID), Core(holder), **FAST) as notifier:
+            await eventually(lambda: server.identifies == 1)
+            end_lock_session(other, holder, "discord-gateway")
+            await eventually(lambda: server.sessions[0].ws.closed)
+            taker = Leadership(other, "discord-gateway")
+            await eventually(taker.try_acquire)  # the lock is free for another instance
+            alert = Alert(1, Destination("discord", ALERTS), slice_event("25338"), ("you follow A1263",), False)
+            assert (await notifier.send(alert)).kind is OutcomeKind.SENT  # the REST sender stayed up
+            taker.release()
+            await eventually(lambda: server.identifies == 2)  # back on the gateway once the lock is ours again
+            answer = await server.answer(await server.slash("help"))
+            assert answer["data"]["content"] == messages.DISCORD_HELP
 
 
 async def test_a_product_name_is_a_possible_match_with_units_and_contact(server, discord_bot_running):

@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import time
+from contextlib import AsyncExitStack
 from datetime import timedelta
 
 import pytest
@@ -17,11 +18,14 @@ from bot.delivery import DeliveryWorker
 from bot.events import Destination
 from notifiers.telegram_bot import telegram_running
 from storage import outbox, repo
+from storage.leader import Leadership
 from tests import fake_telegram
 from tests.conftest import clean_env, eventually, slice_event, start_recallbot, subscribe_and_queue
+from tests.test_leader import end_lock_session, two_instances
 
 GROUP = -1001234567890
 ADMIN, MEMBER = 7, 8
+FAST = {"poller_retry": 0.5, "poller_check": 0.1}  # lock timing for tests with several instances
 
 
 @pytest.fixture
@@ -142,6 +146,23 @@ async def test_a_migrated_group_keeps_its_subscriptions(api, telegram, core):
     assert follows(core, old) == []
 
 
+async def test_an_upgrade_to_a_supergroup_merges_quietly_into_what_it_already_follows(api, core):
+    old, new = -4001, -1004001
+    with core.session() as session:  # the supergroup already follows Anker (a send's "migrated" moved it)
+        for chat, key_type, key in ((old, "brand", "anker"), (old, "model", "A1263"), (new, "brand", "anker")):
+            repo.add_subscription(session, Destination("telegram", chat), key_type, key, key, core.clock())
+        session.commit()
+    async with telegram_running(config(api), core):
+        api.push_migration(old, new)  # the old group's migrate_to message, then the supergroup's migrate_from one
+        await eventually(lambda: sorted(follows(core, new)) == [("brand", "anker"), ("model", "A1263")])
+        api.push_message(new, "/help", chat_type="supergroup")
+        await eventually(lambda: api.sent(new))  # so both service messages were fetched before it
+    # Leaving waits until every fetched update is handled, an apology for one included.
+    assert [m["chat_id"] for m in api.sent() if m["text"] == messages.INTERNAL_ERROR] == []
+    assert len(api.sent(new)) == 1 and api.sent(old) == []
+    assert follows(core, old) == []
+
+
 def test_a_bad_token_stops_start_up_with_one_sentence(tmp_path):
     async def scenario():
         server = fake_telegram.FakeBotApi()
@@ -193,14 +214,11 @@ async def test_recallbot_run_answers_check_through_telegram(tmp_path, api):
 
 
 async def test_only_one_instance_polls_and_another_takes_over(api, pg_engine):
-    from contextlib import AsyncExitStack
-
-    from storage.db import make_engine
-
-    other_engine = make_engine(pg_engine.url.render_as_string(hide_password=False))
-    try:
-        async with AsyncExitStack() as first, telegram_running(config(api), Core(other_engine), poller_retry=0.1):
-            await first.enter_async_context(telegram_running(config(api), Core(pg_engine), poller_retry=0.1))
+    with two_instances(pg_engine) as (one, other):
+        async with AsyncExitStack() as second, AsyncExitStack() as first:
+            await first.enter_async_context(telegram_running(config(api), Core(one), **FAST))
+            await eventually(lambda: api.polling() == 1)
+            await second.enter_async_context(telegram_running(config(api), Core(other), **FAST))
             api.push_message(5, "/help")
             await eventually(lambda: api.sent(5))
             await asyncio.sleep(0.5)
@@ -208,9 +226,36 @@ async def test_only_one_instance_polls_and_another_takes_over(api, pg_engine):
             await first.aclose()  # the polling instance goes away; the other one takes over
             api.push_message(6, "/help")
             await eventually(lambda: api.sent(6))
-        assert api.conflicts == 0
-    finally:
-        other_engine.dispose()
+    assert api.conflicts == 0
+
+
+async def test_a_poller_whose_lock_session_ends_stops_polling_until_the_lock_is_free(api, pg_engine):
+    with two_instances(pg_engine) as (holder, other):
+        async with telegram_running(config(api), Core(holder), **FAST):
+            await eventually(lambda: api.polling() == 1)
+            end_lock_session(other, holder, "telegram-poller")
+            await eventually(lambda: api.polling() == 0)
+            taker = Leadership(other, "telegram-poller")
+            await eventually(taker.try_acquire)  # the lock is free for another instance
+            taker.release()
+            await eventually(lambda: api.polling() == 1)  # and ours again once that one lets go
+            api.push_message(5, "/help")
+            await eventually(lambda: api.sent(5))
+    assert api.conflicts == 0
+
+
+async def test_after_a_database_blip_the_poller_stops_before_another_instance_polls(api, pg_engine):
+    with two_instances(pg_engine) as (holder, other):
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(telegram_running(config(api), Core(holder), **FAST))
+            await eventually(lambda: api.polling() == 1)
+            await stack.enter_async_context(telegram_running(config(api), Core(other), **FAST))
+            end_lock_session(other, holder, "telegram-poller")
+            await eventually(lambda: api.polling() == 0)  # the holder stopped; whoever takes the lock waits first
+            api.push_message(5, "/help")
+            await eventually(lambda: api.sent(5))
+            assert api.polling() == 1
+    assert api.conflicts == 0  # no getUpdates ever ended another's: never two pollers at once
 
 
 async def test_a_product_name_is_a_possible_match_with_units_contact_and_a_more_button(api, telegram):
