@@ -67,10 +67,10 @@ def test_stepping_the_wall_clock_back_an_hour_does_not_stall_pacing(sqlite_engin
 def test_the_rate_rises_while_sends_go_through_up_to_the_platform_limit():
     ticks = Ticks()
     pacer = Pacer(Limits(per_second=25, platform_per_second=30), clock=ticks)
-    send_for(pacer, ticks, 0.5)
-    assert 25 < pacer.per_second < 30
+    send_for(pacer, ticks, 0.2)
+    assert 25 < pacer.per_second < 30 * MARGIN
     send_for(pacer, ticks, 10.0)
-    assert pacer.per_second == 30
+    assert pacer.per_second == 30 * MARGIN  # just under the documented limit, never at it
 
 
 def test_without_a_platform_limit_the_rate_stays_at_the_budget():
