@@ -90,10 +90,9 @@ class AdaptiveRate:
         """Raise the rate after one send of this instance (1 / share of the bot's sends)."""
         # Per second this instance sends per_second / share times; each adds probe * share,
         # so the rate grows by probe * per_second a second.
+        probe = PROBE_SLOW if self.per_second >= self.slow_from else PROBE_FAST
         if self.starting:  # nothing refused yet: find the ceiling or the limit fast
             probe = PROBE_START
-        else:
-            probe = PROBE_SLOW if self.per_second >= self.slow_from else PROBE_FAST
         self.per_second = min(self.ceiling, self.per_second + probe * share)
 
     def refused(self, got_through: int, span: float, share: int) -> bool:
