@@ -16,7 +16,7 @@ from bot.events import Destination
 from notifiers.telegram_bot import TELEGRAM_LIMITS
 from storage import outbox, repo
 from storage.tables import DeliveryRow, InstanceRow
-from tests.conftest import clean_env, eventually, slice_event, start_recallbot, subscribe_and_queue
+from tests.conftest import RECALLBOT, clean_env, eventually, slice_event, subscribe_and_queue
 from tests.fake_telegram import TOKEN
 from tests.fanout_worker import report_recovery
 
@@ -39,7 +39,16 @@ async def start(url: str, api, tmp_path, n: int) -> asyncio.subprocess.Process:
     )
     workdir = tmp_path / f"instance{n}"
     workdir.mkdir()
-    return await start_recallbot("run", cwd=workdir, env=env, quiet=True)
+    with open(workdir / "recallbot.log", "wb") as log:  # read when the test fails (see instance_logs)
+        return await asyncio.create_subprocess_exec(*RECALLBOT, "run", cwd=workdir, env=env, stdout=log, stderr=log)
+
+
+def instance_logs(tmp_path) -> str:
+    """Return the last lines each instance logged, for a failure's report."""
+    return "\n".join(
+        f"--- {path.parent.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-15:])
+        for path in sorted(tmp_path.glob("instance*/recallbot.log"))
+    )
 
 
 def busiest_window(api, seconds: float) -> int:
@@ -100,7 +109,10 @@ async def test_three_instances_share_the_work_the_budget_and_the_checker(pg_engi
         await eventually(lambda: last_check(core) is not None, 30, every=0.1)  # one of them checked
         # Shares are learnt from heartbeats: an instance that joins mid-fan-out can push the total
         # over the budget for up to one beat (1 s), so the budget is measured with all three up.
-        await eventually(lambda: live_instances(core) == 3, 30, every=0.1)
+        try:
+            await eventually(lambda: live_instances(core) == 3, 30, every=0.1)
+        except AssertionError:
+            raise AssertionError(f"{live_instances(core)} instances alive\n{instance_logs(tmp_path)}") from None
 
         # 2,000 alerts, three deliverers: each chat exactly once, the budget held in total.
         assert await asyncio.to_thread(queue, core, 1, CHATS) == CHATS
