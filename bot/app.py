@@ -11,7 +11,7 @@ from bot.commands import Core
 from bot.config import Config
 from bot.dataset import load_bundled
 from bot.errors import RecallbotError
-from storage.db import make_engine, migrate
+from storage.db import make_engine, migrate, startup_lock
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +25,11 @@ def open_core(config: Config) -> Core:
     engine = make_engine(config.storage.url)
     core = Core(engine)
     try:
-        migrate(engine)
-        with core.session(write=True) as session:
-            report = load_bundled(session, core.clock())
-            session.commit()
+        with startup_lock(engine):  # instances starting together take turns
+            migrate(engine, locked=True)
+            with core.session(write=True) as session:
+                report = load_bundled(session, core.clock())
+                session.commit()
     except SQLAlchemyError as error:
         engine.dispose()
         where = make_url(config.storage.url).render_as_string(hide_password=True)

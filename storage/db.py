@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -15,7 +17,7 @@ from bot.errors import ConfigError
 from bot.logs import mask_passwords
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-MIGRATION_LOCK = zlib.crc32(b"recallbot:migrations")  # an advisory lock key, the same in every release
+STARTUP_LOCK = zlib.crc32(b"recallbot:migrations")  # an advisory lock key, the same in every release
 
 
 WRITE = "recallbot_write"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
@@ -93,20 +95,35 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema up to date (safe to call on every start, by several instances at once).
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """Hold the start-up lock while the block runs: one instance at a time migrates and loads.
 
-    On PostgreSQL instances that start together would race to create the same tables;
-    an advisory lock, held on a connection of its own, lets one migrate while the others
-    wait, and then find the schema at head.
+    On PostgreSQL instances that start together would race to create the same tables and
+    insert the same bundled rows; an advisory lock, held on a connection of its own, lets
+    one start up while the others wait, and then find the work done. SQLite serves one
+    process: no lock.
     """
     if engine.dialect.name != "postgresql":
-        command.upgrade(alembic_config(engine), "head")
+        yield
         return
     with engine.connect() as lock:
-        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK})
         try:
-            command.upgrade(alembic_config(engine), "head")
+            yield
         finally:
-            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK})
             lock.commit()
+
+
+def migrate(engine: Engine, *, locked: bool = False) -> None:
+    """Bring the schema up to date (safe to call on every start, by several instances at once).
+
+    ``locked``: the caller already holds :func:`startup_lock` (taking it again on another
+    connection would wait for ever).
+    """
+    if locked:
+        command.upgrade(alembic_config(engine), "head")
+        return
+    with startup_lock(engine):
+        command.upgrade(alembic_config(engine), "head")

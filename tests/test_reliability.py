@@ -19,7 +19,7 @@ from bot.dataset import load_bundled, store_events
 from bot.events import Destination
 from bot.logs import RedactingFormatter
 from storage import repo
-from tests.conftest import NOW, _postgres_engine, drop_schema
+from tests.conftest import NOW, _postgres_engine, clean_env, drop_schema
 
 PAIRS = 100
 
@@ -74,21 +74,31 @@ def test_a_restart_keeps_what_the_live_feed_wrote_and_a_newer_snapshot_updates_i
     assert (stored[live_id].remedy, stored[other_id].remedy) == (live.remedy, f"snapshot 2: {other_id}")
 
 
-def test_instances_starting_together_on_postgresql_migrate_once(request):
-    """Each instance migrates at start-up; on an empty database they race to create the tables."""
+def test_instances_starting_together_on_postgresql_migrate_and_load_once(request, tmp_path):
+    """Each instance migrates and loads the bundled data at start-up; on an empty database they race."""
     engine, schema = _postgres_engine()
     request.addfinalizer(lambda: drop_schema(engine, schema))
     url = engine.url.render_as_string(hide_password=False)
-    # Separate processes, as instances are (Alembic's context is per process); each waits
-    # for the same moment, then migrates.
-    go = time.time() + 3
-    script = f"import time; time.sleep(max(0, {go} - time.time())); from storage.db import make_engine, migrate; "
-    script += f"migrate(make_engine({url!r}))"
-    procs = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    # Separate processes, as instances are; each waits for the same moment, then starts up.
+    go = time.time() + 4
+    script = f"import time; time.sleep(max(0, {go} - time.time())); from bot.cli import main; raise SystemExit(main())"
+    env = clean_env(RECALLBOT_STORAGE__URL=url)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, "status"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+        )
+        for _ in range(4)
+    ]
     errors = [proc.communicate(timeout=120)[1] for proc in procs]
     assert [(p.returncode, e.strip().splitlines()[-1:]) for p, e in zip(procs, errors, strict=True)] == [(0, [])] * 4
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        assert connection.execute(text("SELECT count(*) FROM event")).scalar() == 596
 
 
 def test_log_lines_and_tracebacks_are_redacted():
