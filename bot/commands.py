@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -68,7 +69,11 @@ class Core:
 
     def session(self, *, write: bool = False) -> Session:
         """Open a session; the caller commits. A session that will write says so (``write``)."""
-        return Session(writer(self.engine) if write else self.engine, expire_on_commit=False)
+        return Session(self._writer if write else self.engine, expire_on_commit=False)
+
+    @cached_property
+    def _writer(self) -> Engine:
+        return writer(self.engine)  # made once: every settle and heartbeat opens a writer session
 
     def vocabulary(self, session: Session) -> Vocabulary:
         """Return the vocabulary, reloaded when the dataset changed, with when live data was last read."""

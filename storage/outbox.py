@@ -20,13 +20,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Text, and_, delete, exists, func, literal, or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.events import Alert, Change, Destination, Event
-from storage.repo import get_events
+from storage.repo import get_events, upsert_insert
 from storage.tables import DeliveryRow, DestinationRow, InstanceRow, SubscriptionRow
 
 logger = logging.getLogger(__name__)
@@ -130,7 +128,7 @@ def queue_alerts(
                 dest.paused_at.is_(None),
             )
         )
-        insert = (pg_insert if postgres else sqlite_insert)(DeliveryRow).from_select(names, rows)
+        insert = upsert_insert(session, DeliveryRow.__table__).from_select(names, rows)
         new_reason = insert.excluded.reasons
         session.execute(
             insert.on_conflict_do_update(

@@ -7,9 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, delete, func, insert, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, bindparam, delete, func, insert, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.events import Destination, Event
@@ -195,16 +194,21 @@ def count_events(session: Session) -> int:
     return session.exec(select(func.count()).select_from(EventRow)).one()
 
 
+def upsert_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """Return an INSERT into ``table`` in the session's dialect, which has ``on_conflict_do_*``."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return (postgresql.insert if postgres else sqlite.insert)(table)
+
+
 def add_subscription(session: Session, dest: Destination, key_type: str, key: str, label: str, now: datetime) -> bool:
     """Subscribe a destination; return False if it already was.
 
     One INSERT ... ON CONFLICT DO NOTHING: two taps of one button that arrive together
     both succeed, and only the first subscribes (a check-then-insert let the second fail).
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
     values = {"platform": dest.platform, "chat_id": dest.chat_id, "key_type": key_type, "key": key}
     table = SubscriptionRow.__table__
-    statement = (pg_insert if postgres else sqlite_insert)(table).values(**values, label=label, created_at=now)
+    statement = upsert_insert(session, table).values(**values, label=label, created_at=now)
     inserted = statement.on_conflict_do_nothing(index_elements=list(values)).returning(table.c.id)
     return session.execute(inserted).first() is not None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import shutil
@@ -61,9 +62,9 @@ class Clock:
 
 
 async def eventually(condition: Callable[[], object], timeout: float = 10.0, every: float = 0.02) -> None:
-    """Wait until ``condition()`` is true, failing the test after ``timeout`` seconds."""
+    """Wait until ``condition()`` is true (awaited if it is a coroutine); fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (await result if inspect.isawaitable(result := condition()) else result):
         assert time.monotonic() < deadline, "timed out waiting"
         await asyncio.sleep(every)
 
@@ -90,6 +91,18 @@ def subscribe_and_queue(
         queued = outbox.queue_alerts(session, event, keys, is_update=False, subscribed_before=now, now=now)
         session.commit()
     return queued
+
+
+def core_with_alerts(engine, clock: Clock, chats: Iterable[int]) -> Core:
+    """Return a core holding recall 25-338 (Anker A1263), an alert queued for each chat of platform "test"."""
+    core = Core(engine, clock=clock)
+    event = slice_event("25338")
+    with core.session(write=True) as session:
+        store_events(session, [event], "t", clock())
+        session.commit()
+    dests = [Destination("test", chat) for chat in chats]
+    assert subscribe_and_queue(core, event, dests, "brand", "anker", "Anker", clock()) == len(dests)
+    return core
 
 
 @pytest.fixture(scope="session")

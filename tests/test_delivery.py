@@ -9,12 +9,11 @@ from sqlmodel import select
 
 from bot.alerts import alert_keys
 from bot.commands import Core
-from bot.dataset import store_events
 from bot.delivery import MAX_ATTEMPTS, PAUSE_AFTER, DeliveryWorker, Limits, Outcome, OutcomeKind, Pacer
 from bot.events import Alert, Destination
 from storage import outbox, repo
 from storage.tables import DeliveryRow
-from tests.conftest import Clock, slice_event, subscribe_and_queue
+from tests.conftest import Clock, core_with_alerts
 
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 
@@ -53,14 +52,7 @@ def clock() -> Clock:
 @pytest.fixture
 def wcore(engine, clock) -> Core:
     """A database with recall 25-338 (Anker A1263) and alerts queued for chats 1..5."""
-    core = Core(engine, clock=clock)
-    event = slice_event("25338")
-    with core.session() as session:
-        store_events(session, [event], "t", T0)
-        session.commit()
-    dests = [Destination("test", chat) for chat in range(1, 6)]
-    assert subscribe_and_queue(core, event, dests, "brand", "anker", "Anker", T0) == 5
-    return core
+    return core_with_alerts(engine, clock, range(1, 6))
 
 
 @pytest.fixture

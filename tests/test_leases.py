@@ -10,12 +10,11 @@ import pytest
 from sqlmodel import select
 
 from bot.commands import Core
-from bot.dataset import store_events
 from bot.delivery import DeliveryWorker, Limits, Outcome
 from bot.events import Alert, Destination
 from storage import outbox
 from storage.tables import DeliveryRow
-from tests.conftest import Clock, eventually, slice_event, subscribe_and_queue
+from tests.conftest import Clock, core_with_alerts, eventually, slice_event, subscribe_and_queue
 
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -50,13 +49,7 @@ def clock() -> Clock:
 @pytest.fixture
 def lcore(engine, clock) -> Core:
     """A database with one alert queued, for chat 1 of platform "test"."""
-    core = Core(engine, clock=clock)
-    event = slice_event("25338")
-    with core.session() as session:
-        store_events(session, [event], "t", T0)
-        session.commit()
-    assert subscribe_and_queue(core, event, [Destination("test", 1)], "brand", "anker", "Anker", T0) == 1
-    return core
+    return core_with_alerts(engine, clock, [1])
 
 
 def beat(core: Core, *instances: str) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from datetime import UTC, datetime
 
 from telegram import Bot
@@ -17,14 +15,6 @@ from bot.events import Destination
 from notifiers.telegram_bot import TelegramNotifier, telegram_running
 from tests import fake_telegram
 from tests.conftest import Clock, eventually, slice_event, subscribe_and_queue
-
-
-async def eventually_async(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.05)
-
 
 T0 = datetime(2025, 7, 1, tzinfo=UTC)
 
@@ -50,7 +40,7 @@ async def test_a_telegram_502_is_one_warning_line_and_the_alert_is_sent_on_retry
             await worker.drain()
             return bool(bot_api.sent())
 
-        await eventually_async(retried)
+        await eventually(retried)
     assert [p["chat_id"] for p in bot_api.sent()] == [111]
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [(r.levelname, r.exc_info is None) for r in loud] == [("WARNING", True)]
