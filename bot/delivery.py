@@ -102,6 +102,11 @@ class DeliveryWorker:
             name: Pacer(n.limits, clock=pacing_clock, throttles=getattr(n, "throttles", None))
             for name, n in self.notifiers.items()
         }
+        for name, n in self.notifiers.items():
+            # A platform whose other sends (command answers) count against the same limit
+            # paces them with this pacer, so one rate is learnt for all of them.
+            if share := getattr(n, "share_pacer", None):
+                share(self._pacers[name])
         self._wake = asyncio.Event()
         self._unsettled: list[tuple[Pacer, Claim, Outcome, asyncio.Future]] = []
         self._settling = asyncio.Lock()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from telegram import (
     Bot,
@@ -39,6 +40,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    BaseRateLimiter,
     ContextTypes,
     MessageHandler,
     filters,
@@ -51,6 +53,7 @@ from bot.app import StartupError
 from bot.commands import COMMANDS, MUTATING, Button, Core, Reply, dispatch
 from bot.config import TelegramConfig
 from bot.delivery import Limits, Outcome, OutcomeKind
+from bot.pacing import Pacer
 from bot.events import Alert, Destination
 from notifiers.telegram_logs import quiet_ptb_logs, short_error
 from notifiers.telegram_render import alert_html, reply_html
@@ -94,6 +97,57 @@ def classify(error: TelegramError) -> Outcome:
     return Outcome(OutcomeKind.RETRY, error=f"{type(error).__name__}: {text}")
 
 
+# The Bot API methods that post into a chat, and so count against the overall flood limit.
+_CHAT_POSTS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"})
+_ANSWER_TRIES = 3
+
+
+class PacedAnswers(BaseRateLimiter[None]):
+    """Puts command answers under the alert pacer, so both share one learnt overall rate.
+
+    Telegram counts every message the bot sends against one limit. Answers that bypass
+    the pacer took part of each second the pacer believed was its own: at a limit the bot
+    was not told, every answer risked a 429 and every 429 cut the learnt rate. An answer
+    books the next overall slot like an alert; the worker books only one slot ahead, so
+    an answer waits at most one slot (plus a bot-wide hold after a 429), never behind the
+    queue. A refused answer is retried when the platform allows, instead of being lost.
+    """
+
+    def __init__(self) -> None:
+        self.pacer: Pacer | None = None  # set once a delivery worker paces this bot's alerts
+
+    async def initialize(self) -> None:
+        """Nothing to set up: the pacer arrives with the delivery worker."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Wait for an overall slot before a post into a chat; learn from a 429 and try again."""
+        chat_id = data.get("chat_id")
+        pacer = self.pacer
+        if pacer is None or endpoint not in _CHAT_POSTS or not isinstance(chat_id, int):
+            return await callback(*args, **kwargs)
+        for attempt in range(1, _ANSWER_TRIES + 1):
+            await pacer.acquire(chat_id, is_group=chat_id < 0)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                pacer.limited(chat_id, _seconds(error.retry_after), bot_wide=True)
+                if attempt == _ANSWER_TRIES:
+                    raise
+                await asyncio.sleep(max(0.0, pacer.chat_wait(chat_id)))
+        raise AssertionError("unreachable")
+
+
 class TelegramNotifier:
     """Sends alerts as HTML messages through a python-telegram-bot ``Bot``."""
 
@@ -102,9 +156,15 @@ class TelegramNotifier:
     # its way up to that from the configured rate, and no further.
     PLATFORM_PER_SECOND = 30.0
 
-    def __init__(self, bot: Bot, limits: Limits = TELEGRAM_LIMITS) -> None:
+    def __init__(self, bot: Bot, limits: Limits = TELEGRAM_LIMITS, answers: PacedAnswers | None = None) -> None:
         self.bot = bot
         self.limits = limits.with_platform_limit(self.PLATFORM_PER_SECOND)
+        self._answers = answers
+
+    def share_pacer(self, pacer: Pacer) -> None:
+        """Pace the command answers with the pacer that paces the alerts."""
+        if self._answers is not None:
+            self._answers.pacer = pacer
 
     def is_group(self, chat_id: int) -> bool:
         return chat_id < 0  # groups and supergroups have negative ids
@@ -247,16 +307,16 @@ class _MigratedAway(filters.MessageFilter):
 MIGRATED_AWAY = _MigratedAway(name="MIGRATED_AWAY")
 
 
-def build_application(config: TelegramConfig, core: Core) -> Application:
+def build_application(config: TelegramConfig, core: Core, answers: PacedAnswers | None = None) -> Application:
     """Return the PTB application with every handler registered."""
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(config.token or "")
         .base_url(config.api_base_url)
         .base_file_url(config.api_file_url)
         .concurrent_updates(True)  # a slow reply must not hold up the next person
-        .build()
     )
+    app = (builder.rate_limiter(answers) if answers is not None else builder).build()
     handlers = TelegramHandlers(core)
     app.add_handler(CommandHandler(list(COMMANDS), handlers.handle_command))
     # In a private chat an unknown command gets a sentence; in groups it may be another bot's.
@@ -322,7 +382,8 @@ async def telegram_running(
     instance starts (``storage.leader`` explains the timing).
     """
     cadence = Cadence(retry_every=poller_retry, check_every=poller_check)
-    app = build_application(config, core)
+    answers = PacedAnswers()
+    app = build_application(config, core, answers)
     limits = Limits(
         per_second=config.messages_per_second,
         per_chat_per_second=config.chat_messages_per_second,
@@ -354,7 +415,7 @@ async def telegram_running(
         raise _startup_error(error, config) from None
     leading = asyncio.create_task(hold(poller.lock, cadence, poller.start, poller.stop, held=held), name="poller")
     try:
-        yield TelegramNotifier(sender, limits)
+        yield TelegramNotifier(sender, limits, answers)
     finally:
         leading.cancel()
         await asyncio.wait([leading])  # ended for good before the updater is stopped below

@@ -286,3 +286,19 @@ async def test_model_and_serial_says_whether_the_unit_is_in_the_recall(api, tele
     text = api.sent(5)[0]["text"]
     assert text.startswith(f"Yes: BI-B41 is named in 1 notice. {messages.UNIT_COVERED.format(code='000G21')}")
     assert "<b>Contact:</b> INIU toll-free at 888-886-3606" in text
+
+
+async def test_an_answer_shares_the_alert_pacer_and_a_refused_answer_is_sent_after_the_wait(api, telegram, core):
+    """Answers count against Telegram's one overall limit: they book the pacer's slots, and a
+    429 on an answer is learnt from and waited out instead of losing the answer."""
+    worker = DeliveryWorker(core, {"telegram": telegram})  # hands its pacer to the answers
+    pacer = worker._pacers["telegram"]
+    api.errors[555].append({**fake_telegram.RETRY_AFTER, "parameters": {"retry_after": 1}})
+    api.push_message(555, "/check A1263")
+    await eventually(lambda: api.sent(555))
+    [answer] = api.sent(555)
+    assert "A1263" in answer["text"] and messages.INTERNAL_ERROR not in answer["text"]
+    refused = [c for c in api.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == 555]
+    assert len(refused) == 2  # the refused try, then the answer
+    assert pacer.chat_ready_at(555) > 0  # the answer was booked in the pacer
+    assert pacer.per_second < 25  # and its 429 was taken as the bot's flood limit
