@@ -26,7 +26,7 @@ from bot.commands import LIVE_READ_AT, Core
 from bot.dataset import store_events
 from bot.errors import SourceError
 from bot.events import Change, Event
-from bot.sources.base import FetchResult, Problem, Source
+from bot.sources.base import FetchResult, Problem, Source, min_interval
 from storage import outbox, repo
 from storage.sources import SourceHealth, get_state, record_failure, record_success
 
@@ -48,6 +48,7 @@ class SourceReport:
     baseline: bool = False
     error: str | None = None
     backing_off_until: datetime | None = None
+    not_due_until: datetime | None = None  # read recently enough for its kind: skipped this pass
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -121,6 +122,10 @@ class Checker:
         state = await asyncio.to_thread(self._state, source.name)
         if state.next_attempt_at and state.next_attempt_at > now:
             return SourceReport(source.name, error=state.last_error, backing_off_until=state.next_attempt_at)
+        # A weekly report need not be read every 15 minutes: a source says how seldom it changes.
+        # Half a pass of slack, so a pass that starts a little early still reads it.
+        if state.last_success_at and (due := state.last_success_at + min_interval(source)) > now + self.interval / 2:
+            return SourceReport(source.name, unchanged=state.records_seen, not_due_until=due)
         try:
             result = await source.fetch(state.cursor, now)
             if state.baseline_done and result.digest == state.digest:
@@ -205,6 +210,7 @@ class Checker:
     ) -> int:
         keys = alert_keys(session, event)
         # Only subscriptions older than this sighting: a new subscriber was already shown the event.
+        linked = repo.linked_event_ids(session, event)  # the same recall from another source alerts once
         return outbox.queue_alerts(
-            session, event, keys, is_update=is_update, subscribed_before=now, now=now, changes=changes
+            session, event, keys, is_update=is_update, subscribed_before=now, now=now, changes=changes, linked=linked
         )

@@ -9,18 +9,20 @@ import logging
 import signal
 import sys
 from contextlib import AsyncExitStack
+from datetime import date
 from pathlib import Path
 
 from bot.app import open_core
 from bot.checker import PassReport
 from bot.commands import dispatch
-from bot.config import Config, load_config
+from bot.config import Config, SourceConfig, load_config
 from bot.delivery import Notifier
-from bot.errors import RecallbotError
+from bot.errors import RecallbotError, SourceError
 from bot.events import Destination
 from bot.logs import hide_secrets, setup_logging
 from bot.render import render_reply
-from bot.runtime import http_client, make_checker, running
+from bot.runtime import build_source, http_client, make_checker, running
+from bot.sources.kinds import HISTORY_KINDS, KINDS
 
 logger = logging.getLogger("recallbot")
 CLI = Destination("cli", 0)
@@ -39,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("--json", action="store_true", help="print JSON for scripts")
     commands.add_parser("check-now", parents=[common], help="check every source once and print what changed")
     commands.add_parser("status", parents=[common], help="show source health, last and next check, alerts waiting")
+    backfill_cmd = commands.add_parser(
+        "backfill", parents=[common], help="load a source's whole history once (never alerts; resumable)"
+    )
+    backfill_cmd.add_argument("source", metavar="SOURCE", help="cpsc or eu_safety_gate")
+    backfill_cmd.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="only records from this date on")
     discord_cmd = commands.add_parser("discord", help="Discord set-up tasks")
     discord_tasks = discord_cmd.add_subparsers(dest="task", required=True)
     sync = discord_tasks.add_parser(
@@ -46,6 +53,50 @@ def _parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--force", action="store_true", help="publish even if unchanged")
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2020-01-31") from None
+
+
+def _backfill(config: Config, kind: str, since: date | None) -> int:
+    from bot.backfill import backfill
+    from bot.progress import progress_for
+
+    entry = next((s for s in config.sources if s.kind == kind), None)
+    if entry is None and kind in KINDS:  # not configured: the kind at its defaults
+        entry = SourceConfig(kind=kind, base_url=KINDS[kind].default_url, options=tuple(KINDS[kind].defaults().items()))
+    if entry is None or kind not in HISTORY_KINDS:
+        raise RecallbotError(
+            f"{kind!r} has no history to load; backfill works for {' and '.join(HISTORY_KINDS)} "
+            "(the other sources' regular check already reads everything their feed offers)."
+        )
+    core = open_core(config)
+
+    async def go() -> int:
+        async with http_client() as client:
+            source = build_source(entry, config, client)
+            with progress_for(source.name, sys.stderr) as progress:
+                try:
+                    report = await backfill(core, source, since, progress)
+                except SourceError as error:
+                    print(f"recallbot: {source.name}: {error}. Run the same command again to resume.", file=sys.stderr)
+                    return 1
+        resumed = f" (resumed after {report.resumed_after})" if report.resumed_after else ""
+        print(
+            f"{source.name}: history loaded{resumed}: {report.new} new, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {len(report.problems)} skipped; no alerts sent."
+        )
+        return 0
+
+    try:
+        return asyncio.run(go())
+    except KeyboardInterrupt:
+        print("\nrecallbot: backfill interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
 
 
 def _check(config: Config, queries: list[str], as_json: bool) -> int:
@@ -121,13 +172,19 @@ async def _check_now(config: Config) -> PassReport:
 
 def _print_report(report: PassReport) -> None:
     if not report.sources:
-        print("No sources configured: add [[sources]] to the config (the bundled dataset is loaded at start-up).")
+        print(
+            "No sources configured: [checker] default_sources is off and there is no [[sources]] "
+            "(the bundled dataset is loaded at start-up)."
+        )
     for source in report.sources:
         if source.error:
             until = (
                 f"; backing off until {source.backing_off_until:%Y-%m-%d %H:%M UTC}" if source.backing_off_until else ""
             )
             print(f"{source.name}: FAILED: {source.error}{until}")
+            continue
+        if source.not_due_until:
+            print(f"{source.name}: read recently; not due before {source.not_due_until:%Y-%m-%d %H:%M UTC}")
             continue
         baseline = " (first pass: baseline, no alerts)" if source.baseline else ""
         print(
@@ -161,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if any(s.error for s in report.sources) else 0
         if args.command == "discord":
             return _sync_commands(config, args.force)
+        if args.command == "backfill":
+            return _backfill(config, args.source, args.since)
         if args.command == "status":
             print(render_reply(dispatch(open_core(config), CLI, "/status")))
             return 0

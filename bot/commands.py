@@ -109,21 +109,25 @@ def _unit_text(result: CheckResult) -> str | None:
         template = {True: messages.UNIT_COVERED, False: messages.UNIT_NOT_COVERED, None: messages.UNIT_UNKNOWN}
         return template[result.unit.covered].format(code=result.unit.code)
     if result.verdict is Verdict.RECALLED and any(m.event.unit_codes or m.event.unit_ranges for m in result.matches):
-        return messages.UNIT_TESTABLE.format(model=result.model)
+        return messages.UNIT_TESTABLE.format(model=(result.model or "").split(", ")[0])
     if any(m.event.limits or m.event.unit_codes for m in result.matches):
         return messages.UNIT_LIMITED
     return None
 
 
 def _recalled_text(result: CheckResult) -> str:
-    if len(result.models_named) > 1:
+    notices = messages.plural(len(result.matches), "notice")
+    if result.barcode:
+        template = messages.RECALLED_BARCODE_MODELS if result.model else messages.RECALLED_BARCODE
+        text = template.format(barcode=result.barcode, count=notices, models=result.model)
+    elif len(result.models_named) > 1:
         parts = "; ".join(
             messages.RECALLED_PART.format(model=model, count=messages.plural(n, "notice"))
             for model, n in result.models_named
         )
         text = messages.RECALLED_MANY.format(parts=parts)
     else:
-        text = messages.RECALLED.format(model=result.model, count=messages.plural(len(result.matches), "notice"))
+        text = messages.RECALLED.format(model=result.model, count=notices)
     unit = _unit_text(result)
     return f"{text} {unit}" if unit else text
 
@@ -375,13 +379,22 @@ def _when(value: datetime | str | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _held(count: int, first: object, last: object) -> str:
+    """Return how many records a source gave and the span of their dates."""
+    records = messages.plural(count, "record") if count < 1000 else f"{count:,} records"
+    return messages.STATUS_HELD_RANGE.format(count=records, first=first, last=last) if first and last else records
+
+
 def status(core: Core, dest: Destination, args: str) -> Reply:
     """Show the checker's health: sources, last and next check, alerts waiting."""
     with core.session() as session:
         last, upcoming = repo.get_meta(session, "last_check_at"), repo.get_meta(session, "next_check_at")
         depth = outbox.queue_depth(session)
         states = list_states(session)
+        held = {origin: (count, first, last) for origin, count, first, last in repo.origin_coverage(session)}
     lines = [messages.STATUS_HEADER.format(last=_when(last), next=_when(upcoming), depth=depth)]
+    for origin in sorted(held.keys() - {state.name for state in states}):
+        lines.append(messages.STATUS_BUNDLED.format(name=origin, held=_held(*held[origin])))
     for state in states:
         error = (
             messages.STATUS_ERROR.format(at=_when(state.last_error_at), error=state.last_error)
@@ -393,7 +406,7 @@ def status(core: Core, dest: Destination, args: str) -> Reply:
             messages.STATUS_SOURCE.format(
                 name=state.name,
                 success=_when(state.last_success_at),
-                records=state.records_seen,
+                held=_held(*held.get(state.name, (0, None, None))),
                 failures=state.consecutive_failures,
                 error=error,
                 backoff=backoff,

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.sources.kinds import CPSC_URL, KINDS
+
+__all__ = ["CPSC_URL", "Config", "SourceConfig", "load_config"]
 
 ENV_PREFIX = "RECALLBOT_"
-CPSC_URL = "https://www.saferproducts.gov/RestWebServices/Recall"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class StorageConfig:
 class CheckerConfig:
     interval_seconds: int = 900
     max_age_days: int = 90
+    default_sources: bool = True  # with no [[sources]], check every live source (bot/sources/kinds.py)
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,20 @@ class DiscordConfig:
 @dataclass(frozen=True)
 class SourceConfig:
     kind: str
-    path: Path | None = None
-    base_url: str | None = None
+    path: Path | None = None  # curated
+    base_url: str | None = None  # a live source's address (its `url` or `base_url` key)
+    options: tuple[tuple[str, Any], ...] = ()  # a live source's other settings, every one given
+
+    def option(self, name: str) -> Any:
+        """Return one of a live source's settings."""
+        return dict(self.options)[name]
+
+
+def default_sources() -> tuple[SourceConfig, ...]:
+    """Return every live source with its defaults: what runs when no [[sources]] is configured."""
+    return tuple(
+        SourceConfig(kind=k.kind, base_url=k.default_url, options=tuple(k.defaults().items())) for k in KINDS.values()
+    )
 
 
 @dataclass(frozen=True)
@@ -70,7 +85,7 @@ class Config:
 # section -> key -> (type, minimum for ints)
 _SCHEMA: dict[str, dict[str, tuple[type, int | None]]] = {
     "storage": {"url": (str, None)},
-    "checker": {"interval_seconds": (int, 10), "max_age_days": (int, 1)},
+    "checker": {"interval_seconds": (int, 10), "max_age_days": (int, 1), "default_sources": (bool, None)},
     "telegram": {
         "token": (str, None),
         "api_base_url": (str, None),
@@ -89,7 +104,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, int | None]]] = {
     },
 }
 _SECTIONS = {"storage": StorageConfig, "checker": CheckerConfig, "telegram": TelegramConfig, "discord": DiscordConfig}
-_SOURCE_KEYS = {"curated": {"kind", "path"}, "cpsc": {"kind", "base_url"}}
+_SOURCE_KEYS = {"curated": {"kind", "path"}} | {k.kind: {"kind", k.url_key, *k.options} for k in KINDS.values()}
+_KIND_NAMES = ", ".join(f'"{kind}"' for kind in _SOURCE_KEYS)
 _SECRETS = {"token"}
 
 
@@ -99,10 +115,30 @@ def _suggest(word: str, options: list[str]) -> str:
 
 
 _NUMBER_WORDS = {int: "a whole number", float: "a number above 0"}
+_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
-def _convert(where: str, key: str, value: Any, kind: type, minimum: int | None) -> Any:
+def _convert(where: str, key: str, value: Any, kind: type, minimum: float | None) -> Any:
     """Check one value's type; strings from the environment are parsed."""
+    if kind is bool:
+        if isinstance(value, str) and value.strip().lower() in _BOOLS:
+            return _BOOLS[value.strip().lower()]
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}; fix the value.")
+        return value
+    if kind is tuple:  # a list of strings; from the environment, comma-separated
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+            raise ConfigError(f'{where} must be a list of strings like ["a", "b"], got {value!r}; fix the value.')
+        return tuple(v.strip() for v in items if v.strip())
+    if kind is float and minimum is not None:  # a float that may be 0 (a delay)
+        try:
+            number = float(value.strip()) if isinstance(value, str) else value
+        except ValueError:
+            number = None
+        if not isinstance(number, int | float) or isinstance(number, bool) or number < minimum:
+            raise ConfigError(f"{where} must be a number of at least {minimum:g}, got {value!r}; fix the value.")
+        return float(number)
     if kind in _NUMBER_WORDS:
         wanted = _NUMBER_WORDS[kind]
         if isinstance(value, str):
@@ -151,7 +187,7 @@ def _sources(raw: Any, base: Path, env: dict[str, str]) -> tuple[SourceConfig, .
         where = f"[[sources]] #{n}"
         kind = table.get("kind")
         if kind not in _SOURCE_KEYS:
-            raise ConfigError(f'{where} kind must be "curated" or "cpsc", got {kind!r}; set kind.')
+            raise ConfigError(f"{where} kind must be one of {_KIND_NAMES}, got {kind!r}; set kind.")
         for key in table:
             if key not in _SOURCE_KEYS[kind]:
                 raise ConfigError(
@@ -165,9 +201,19 @@ def _sources(raw: Any, base: Path, env: dict[str, str]) -> tuple[SourceConfig, .
                 raise ConfigError(f"{where} path {str(path)!r} does not exist; fix the path or remove the source.")
             sources.append(SourceConfig(kind="curated", path=path))
         else:
-            url = _convert(f"{where} base_url", "base_url", table.get("base_url", CPSC_URL), str, None)
-            sources.append(SourceConfig(kind="cpsc", base_url=url or CPSC_URL))
+            sources.append(_live_source(where, KINDS[kind], table))
     return tuple(sources)
+
+
+def _live_source(where: str, kind: Any, table: dict[str, Any]) -> SourceConfig:
+    url = _convert(f"{where} {kind.url_key}", kind.url_key, table.get(kind.url_key, kind.default_url), str, None)
+    options = {
+        name: _convert(f"{where} {name}", name, table[name], option.type, option.minimum)
+        if name in table
+        else option.default
+        for name, option in kind.options.items()
+    }
+    return SourceConfig(kind=kind.kind, base_url=url or kind.default_url, options=tuple(options.items()))
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -207,4 +253,6 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         sections[section] = _SECTIONS[section](**values)
     base = path.parent if path is not None else Path.cwd()
     sources = _sources(data.get("sources", []), base, env.get("sources", {}))
+    if not sources and sections["checker"].default_sources:
+        sources = default_sources()
     return Config(**sections, sources=sources)

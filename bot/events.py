@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.normalize import has_digit, model_key, name_key
+from bot.normalize import gtin_key, has_digit, link_key, model_key, name_key
 
 
 class EventKind(enum.StrEnum):
@@ -27,6 +27,8 @@ class KeyType(enum.StrEnum):
     SUPPLIER = "supplier"
     LINKED_BRAND = "linked_brand"  # a brand whose products may hold a suspended supplier's cells
     CODE = "code"  # a serial number, date code or lot a notice lists
+    BARCODE = "barcode"  # a GTIN (EAN/UPC) a notice lists, as 14 digits
+    LINK = "link"  # the address of a notice: events sharing one are the same recall
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,14 @@ class Event:
     unit_codes: tuple[str, ...] = ()  # serial numbers, date codes and lots listed, as printed
     unit_ranges: tuple[tuple[str, str, int], ...] = ()  # (low, high, leading characters compared; 0: all)
     contact: str | None = None  # whom to call, verbatim from the source
+    barcodes: tuple[str, ...] = ()  # EAN/UPC numbers the notice lists, digits as printed
     # suspension
     supplier: str | None = None
     certificate: str | None = None
     reason: str | None = None
     linked_brands: tuple[str, ...] = ()
     same_as: tuple[str, ...] = ()  # ids of this very recall in other sources
+    links: tuple[str, ...] = ()  # addresses of this very recall's notices at other regulators
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -106,6 +110,14 @@ class Event:
             add(KeyType.MODEL, model_key(model), model)
         for code in self.unit_codes:
             add(KeyType.CODE, model_key(code), code)
+        for barcode in self.barcodes:
+            add(KeyType.BARCODE, gtin_key(barcode), barcode)
+        # Events that share a link key are one recall: a notice's address, or an event's id
+        # (which a curated record's same_as names).
+        for url in (self.url, *self.links):
+            add(KeyType.LINK, link_key(url) if url else "", url or "")
+        for other in (self.id, *self.same_as):
+            add(KeyType.LINK, f"id:{other}", other)
         brands = [self.brand, *self.aliases] if self.kind is EventKind.RECALL else []
         suppliers = [self.supplier, *self.aliases] if self.supplier else []
         for kind, names in ((KeyType.BRAND, brands), (KeyType.SUPPLIER, suppliers)):
@@ -132,7 +144,7 @@ class Event:
         values = dict(data)
         values["kind"] = EventKind(values["kind"])
         values["date"] = date.fromisoformat(values["date"]) if values.get("date") else None
-        for name in ("aliases", "products", "models", "unit_codes", "linked_brands", "same_as"):
+        for name in ("aliases", "products", "models", "unit_codes", "barcodes", "linked_brands", "same_as", "links"):
             values[name] = tuple(values.get(name) or ())
         values["unit_ranges"] = tuple((low, high, int(n)) for low, high, n in values.get("unit_ranges") or ())
         return cls(**values)

@@ -30,7 +30,7 @@ from bot.errors import UsageError
 from bot.events import Event, EventKind, KeyType
 from bot.extract import unit_covered
 from bot.fulltext import query_terms
-from bot.normalize import has_digit, model_key, name_key
+from bot.normalize import gtin_key, has_digit, link_key, model_key, name_key
 from storage import repo, search
 
 _LIST_JOINS = re.compile(r"[/\u2010-\u2015\u2212\uff0f-]")
@@ -53,6 +53,7 @@ class MatchKind(enum.StrEnum):
     """How an event matched the query."""
 
     MODEL = "model"
+    BARCODE = "barcode"  # a barcode (EAN/UPC) the notice lists
     PRODUCT = "product"
     CODE = "code"
     BRAND = "brand"
@@ -90,6 +91,7 @@ class CheckResult:
     models_named: tuple[tuple[str, int], ...] = ()  # (model, notices) for each model found
     unit: UnitCheck | None = None
     code: str | None = None  # the serial number or date code the query named, when only that matched
+    barcode: str | None = None  # the barcode the query named, when a notice lists it
     coverage: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,6 +101,7 @@ class CheckResult:
             "verdict": self.verdict.value,
             "model": self.model,
             "brand": self.brand,
+            "barcode": self.barcode,
             "unit": {"code": self.unit.code, "covered": self.unit.covered} if self.unit else None,
             "matches": [_match_dict(m) for m in self.matches],
             "notes": [_match_dict(m) for m in self.notes],
@@ -160,10 +163,14 @@ class _Lookup:
     words: list[str]
     models: dict[str, tuple[int, str]] = field(default_factory=dict)
     names: dict[str, tuple[int, str]] = field(default_factory=dict)
+    barcodes: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, query: str, aliases: dict[str, str]) -> _Lookup:
         lookup = cls(query.replace(",", " ").split())
+        for word in lookup.words:  # a barcode, however many of its leading zeros were printed
+            if word.isdigit() and (key := gtin_key(word)):
+                lookup.barcodes.setdefault(key, (1, word))
         for word in lookup.words:  # "A1263/A1264", "E2037–E2038": each part, below a whole word
             for part in _LIST_JOINS.split(word) if _LIST_JOINS.search(word) else ():
                 if len(model_key(part)) >= 3 and has_digit(part):
@@ -181,11 +188,14 @@ class _Lookup:
 
     def pairs(self) -> list[tuple[str, str]]:
         pairs = [(kind.value, k) for kind in (KeyType.MODEL, KeyType.CODE) for k in self.models]
+        pairs += [(KeyType.BARCODE.value, k) for k in self.barcodes]
         for kind in (KeyType.BRAND, KeyType.SUPPLIER, KeyType.LINKED_BRAND):
             pairs += [(kind.value, k) for k in self.names]
         return pairs
 
     def size(self, hit: repo.KeyHit) -> int:
+        if hit.key_type == KeyType.BARCODE:
+            return self.barcodes[hit.key][0]
         spans = self.names if hit.key_type in (KeyType.BRAND, KeyType.SUPPLIER, KeyType.LINKED_BRAND) else self.models
         return spans[hit.key][0]
 
@@ -207,7 +217,14 @@ def unique(matches: list[Match]) -> tuple[Match, ...]:
     for m in matches:
         first.setdefault(m.event.id, m)
     hidden = {other for m in first.values() for other in m.event.same_as}
-    return tuple(m for m in first.values() if m.event.id not in hidden)
+    # A notice another shown event names as its partner (CPSC's link to Health Canada's) is
+    # the same recall: the event that names it is shown, with "Also recalled in".
+    partners = {link_key(url) for m in first.values() for url in m.event.links}
+    return tuple(
+        m
+        for m in first.values()
+        if m.event.id not in hidden and not (m.event.url and link_key(m.event.url) in partners)
+    )
 
 
 def by_date(matches: list[Match]) -> tuple[Match, ...]:
@@ -345,6 +362,9 @@ def _decide(
     """Return the verdict and the matches of the first stage that finds something."""
     if found[KeyType.MODEL]:
         return Verdict.RECALLED, list(by_date(_matches(found[KeyType.MODEL], messages.REASON_MODEL, MatchKind.MODEL)))
+    if found[KeyType.BARCODE]:  # a barcode names a product as exactly as a model number does
+        barcodes = _matches(found[KeyType.BARCODE], messages.REASON_BARCODE, MatchKind.BARCODE)
+        return Verdict.RECALLED, list(by_date(barcodes))
     if found[KeyType.CODE]:
         return Verdict.POSSIBLE, _matches(found[KeyType.CODE], messages.REASON_CODE, MatchKind.CODE, compare=True)
     if found[KeyType.SUPPLIER]:
@@ -364,7 +384,7 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
     lookup = _Lookup.of(query, vocabulary.aliases)
     hits = repo.events_for_keys(session, lookup.pairs())
     found = {kind: [h for h in hits if h.key_type == kind] for kind in KeyType}
-    for kind in (KeyType.MODEL, KeyType.CODE, KeyType.SUPPLIER, KeyType.BRAND):
+    for kind in (KeyType.MODEL, KeyType.BARCODE, KeyType.CODE, KeyType.SUPPLIER, KeyType.BRAND):
         found[kind] = lookup.best(found[kind])
     verdict, matches = _decide(session, lookup, found, vocabulary)
     unit = _unit_check(lookup, found[KeyType.MODEL], vocabulary.models) if verdict is Verdict.RECALLED else None
@@ -376,6 +396,10 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
     model_words = [w for w in lookup.words if has_digit(w)]
     brand = (found[KeyType.BRAND] or found[KeyType.LINKED_BRAND] or [None])[0]
     code = found[KeyType.CODE][0].label if verdict is Verdict.POSSIBLE and found[KeyType.CODE] else None
+    barcode = found[KeyType.BARCODE][0].label if shown and shown[0].kind is MatchKind.BARCODE else None
+    if barcode:  # the models of the barcode's product, for the label check; the barcode is no serial
+        models_named, unit = [], None
+        model_words = [", ".join(dict.fromkeys(m for match in shown for m in match.event.models))]
     return CheckResult(
         query=query,
         verdict=verdict,
@@ -387,6 +411,7 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
         models_named=tuple(models_named),
         unit=unit,
         code=code if matches and matches[0].kind is MatchKind.CODE else None,
+        barcode=barcode,
         coverage=vocabulary.coverage(),
     )
 

@@ -59,6 +59,8 @@ HELP = (
 RECALLED = "Yes: {model} is named in {count}."
 RECALLED_PART = "{model} is named in {count}"
 RECALLED_MANY = "Yes: {parts}."
+RECALLED_BARCODE = "Yes: barcode {barcode} is listed in {count}."
+RECALLED_BARCODE_MODELS = "Yes: barcode {barcode} is listed in {count}, for model {models}."
 UNIT_COVERED = "Your unit {code} is among the units this recall lists."
 UNIT_NOT_COVERED = (
     "{code} is not among the serial numbers or date codes the notice lists, so your unit is probably not "
@@ -97,6 +99,7 @@ MORE_MATCHES = "...and {count} more: send /more to see them."
 MORE_NONE = "There is nothing more to show: send /check with a model number or a product name first."
 MORE_HEADER = "More for {query} ({first}-{last} of {total}):"
 REASON_MODEL = "model {label} is named in this notice"
+REASON_BARCODE = "barcode {label} is listed in this notice"
 REASON_CODE = "{label} is listed in this notice as a serial number or date code of the units covered"
 REASON_PRODUCT = "the product name matches {words}"
 REASON_PRODUCT_PART = "the product name matches {words} (not every word you sent)"
@@ -118,6 +121,10 @@ SERIAL_NONE = "The notices I have for {model} list no serial numbers or date cod
 # --- coverage -------------------------------------------------------------------
 FAMILY_NAMES = {
     "cpsc": "U.S. CPSC recalls",
+    "eu_safety_gate": "EU Safety Gate alerts",
+    "health_canada": "Health Canada recalls (found by product name: the feed names no models)",
+    "uk_opss": "UK OPSS product safety notices",
+    "accc": "Australia ACCC recalls (the feed gives only its newest ~100)",
     "curated": "community-curated notices (China's regulators and others with no feed)",
 }
 COVERAGE_RANGE = "{count} {name} from {first} to {last}"
@@ -166,6 +173,8 @@ LABEL_LIMITS = "Which units"
 LABEL_CONTACT = "Contact"
 LABEL_COMPARE = "Compare"
 LABEL_CHANGES = "What changed"
+LABEL_ALSO = "Also recalled in"
+LABEL_LICENCE = "Licence"
 CHANGE_ADDED = "{label} added: {values}"
 CHANGE_NOW = "{label} now: {value}"
 LABEL_WHY = "Why"
@@ -217,10 +226,9 @@ ALERT_UPDATED_SUSPENSION = "Supplier suspension updated"
 STATUS_HEADER = "Checker: last check {last}, next check {next}. Alerts waiting to be sent: {depth}."
 STATUS_NEVER = "never"
 STATUS_NO_SOURCES = "No live sources have been checked yet (the bundled dataset is always loaded)."
-STATUS_SOURCE = (
-    "- {name}: last success {success}; {records} records in the last fetch; "
-    "{failures} failures in a row{error}{backoff}"
-)
+STATUS_SOURCE = "- {name}: {held}; last success {success}; {failures} failures in a row{error}{backoff}"
+STATUS_BUNDLED = "- {name} (bundled with recallbot): {held}"
+STATUS_HELD_RANGE = "{count} dated {first} to {last}"
 STATUS_ERROR = "; last error {at}: {error}"
 STATUS_BACKOFF = "; backing off until {at}"
 

@@ -10,6 +10,7 @@ its own); accents and full-width forms are folded ("ÅSKSTORM" is "askstorm").
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -87,3 +88,19 @@ def name_key(text: str) -> str:
 def has_digit(text: str) -> bool:
     """Tell whether the text holds at least one ASCII digit."""
     return any(c.isdigit() for c in text)
+
+
+def gtin_key(text: str) -> str:
+    """Return a barcode as 14 digits (EAN-13, UPC-A, EAN-8 and GTIN-14 alike); "" if it is none.
+
+    The leading zeros a GTIN gains as 14 digits are often dropped in print ("70882069258"
+    for UPC 070882069258), so every length from 8 to 14 is padded the same way.
+    """
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit())
+    return digits.zfill(14) if 8 <= len(digits) <= 14 else ""
+
+
+def link_key(url: str) -> str:
+    """Return a notice's address without scheme, "www.", query, fragment and final slash."""
+    key = re.sub(r"^[a-z]+://(www\.)?", "", url.strip().lower()).split("#")[0].split("?")[0].rstrip("/")
+    return key if len(key) <= 200 else hashlib.sha256(key.encode()).hexdigest()

@@ -12,6 +12,7 @@ from bot import messages
 from bot.commands import Reply
 from bot.events import Alert, Change, Event, EventKind
 from bot.matching import Match
+from bot.sources.kinds import attribution_of, partner_of
 
 _FIELD_LABELS = {
     "models": messages.LABEL_MODELS,
@@ -47,7 +48,7 @@ def event_fields(event: Event) -> list[tuple[str, str]]:
     models = ", ".join(event.models)
     if event.models_note:
         models = f"{models} ({event.models_note})" if models else event.models_note
-    return [
+    fields = [
         (messages.LABEL_MODELS, models or unknown),
         (messages.LABEL_UNITS, units_line(event) or unknown),
         (messages.LABEL_HAZARD, event.hazard or unknown),
@@ -57,6 +58,15 @@ def event_fields(event: Event) -> list[tuple[str, str]]:
         (messages.LABEL_AUTHORITY, event.authority or unknown),
         (messages.LABEL_DATE, when),
     ]
+    return fields + provenance_fields(event)
+
+
+def provenance_fields(event: Event) -> list[tuple[str, str]]:
+    """Return where else the same recall was announced, and the licence line its source asks for."""
+    fields = [(messages.LABEL_ALSO, f"{partner_of(url)}: {url}") for url in event.links]
+    if attribution := attribution_of(event.id):
+        fields.append((messages.LABEL_LICENCE, attribution))
+    return fields
 
 
 def change_text(change: Change) -> str:
@@ -77,6 +87,7 @@ def alert_fields(alert: Alert) -> list[tuple[str, str]]:
         (messages.LABEL_LIMITS, event.limits or messages.UNKNOWN),
         (messages.LABEL_CONTACT, event.contact or messages.UNKNOWN),
         (messages.LABEL_DATE, event.date.isoformat() if event.date else messages.UNKNOWN),
+        *provenance_fields(event),
     ]
 
 
@@ -100,14 +111,21 @@ def event_heading(event: Event) -> str:
     return f"RECALL: {event.name}"
 
 
+def _fill(text: str, width: int) -> str:
+    # Addresses stay whole: a notice's URL broken at a hyphen cannot be copied.
+    return textwrap.fill(
+        text, width, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False, break_long_words=False
+    )
+
+
 def render_event(match: Match, width: int = 100, fields: list[tuple[str, str]] | None = None) -> str:
     """Render one event as an indented text block (``fields``: other lines than the whole event)."""
     event = match.event
     lines = [event_heading(event)]
     for label, value in match_notes(match):
-        lines.append(textwrap.fill(f"{label}: {value}", width, initial_indent="  ", subsequent_indent="    "))
+        lines.append(_fill(f"{label}: {value}", width))
     for label, value in event_fields(event) if fields is None else fields:
-        lines.append(textwrap.fill(f"{label}: {value}", width, initial_indent="  ", subsequent_indent="    "))
+        lines.append(_fill(f"{label}: {value}", width))
     if event.kind is EventKind.SUSPENSION:
         lines.append(f"  {messages.POTENTIALLY_AFFECTED}")
     if event.url:

@@ -16,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.backfill import needs_backfill
 from bot.checker import Checker, PassReport
 from bot.commands import Core
-from bot.config import Config
+from bot.config import Config, SourceConfig
 from bot.delivery import DeliveryWorker, Notifier
 from bot.sources.base import Source
-from bot.sources.cpsc import CpscSource
 from bot.sources.curated import CuratedSource
+from bot.sources.kinds import KINDS
 from storage import outbox
 from storage.leader import Leadership
 
@@ -33,13 +34,17 @@ USER_AGENT = "recallbot/0.1"
 
 def build_sources(config: Config, client: httpx.AsyncClient) -> list[Source]:
     """Return the configured live sources (the bundled dataset is loaded at start-up)."""
-    sources: list[Source] = []
-    for source in config.sources:
-        if source.kind == "curated" and source.path is not None:
-            sources.append(CuratedSource(source.path))
-        elif source.kind == "cpsc" and source.base_url:
-            sources.append(CpscSource(source.base_url, client, first_days=config.checker.max_age_days))
-    return sources
+    return [build_source(source, config, client) for source in config.sources]
+
+
+def build_source(source: SourceConfig, config: Config, client: httpx.AsyncClient) -> Source:
+    """Return the source one `[[sources]]` entry describes."""
+    if source.kind == "curated" and source.path is not None:
+        return CuratedSource(source.path)
+    options = dict(source.options)
+    if source.kind == "cpsc":  # the first pass reaches back as far as alerts do
+        options["first_days"] = config.checker.max_age_days
+    return KINDS[source.kind].build(source.base_url or KINDS[source.kind].default_url, client, options)
 
 
 def http_client() -> httpx.AsyncClient:
@@ -57,6 +62,18 @@ def make_checker(config: Config, core: Core, client: httpx.AsyncClient) -> Check
     )
 
 
+def offer_backfill(core: Core, sources: list[Source]) -> None:
+    """Say, among the first log lines, which sources can load their whole history and how."""
+    for source in needs_backfill(core, sources):
+        kind = source.name.split(":", 1)[0]
+        logger.info(
+            "source %s: only recent records are checked; `recallbot backfill %s` loads its whole history once "
+            "(it never alerts, and can be interrupted and resumed)",
+            source.name,
+            kind,
+        )
+
+
 def log_report(report: PassReport) -> None:
     """Log a pass in one line, and each source that failed."""
     logger.info(
@@ -66,10 +83,7 @@ def log_report(report: PassReport) -> None:
         report.total("unchanged"),
         report.skipped,
         report.total("alerts_queued"),
-    )
-    for source in report.sources:
-        if source.error:
-            logger.warning("source %s: %s", source.name, source.error)
+    )  # a source that failed said so in one line when it failed (Checker._failed)
 
 
 async def check_if_leader(checker: Checker, leader: Leadership) -> PassReport | None:
@@ -100,6 +114,7 @@ async def running(config: Config, core: Core, notifiers: Mapping[str, Notifier])
         await asyncio.to_thread(_release_claims, core)
     client = http_client()
     checker = make_checker(config, core, client)
+    await asyncio.to_thread(offer_backfill, core, checker.sources)
     worker = DeliveryWorker(core, notifiers)
     leader = Leadership(core.engine, "checker")  # one checker among instances sharing PostgreSQL
     stop = asyncio.Event()

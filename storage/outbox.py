@@ -17,8 +17,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, delete, exists, func, literal, or_, update
+from sqlalchemy import ColumnElement, Exists, Text, and_, delete, exists, func, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -81,8 +82,12 @@ def queue_alerts(
     subscribed_before: datetime,
     now: datetime,
     changes: Sequence[Change] = (),
+    linked: Sequence[str] = (),
 ) -> int:
     """Write one delivery per destination whose subscriptions match ``keys``; return how many.
+
+    ``linked`` names other events that are the same recall (CPSC's notice and Health
+    Canada's): a destination already alerted of one of them is not alerted again.
 
     Each key is one INSERT ... SELECT over the covering subscription index, so the
     work stays in the database however many subscriptions match. A destination
@@ -126,6 +131,7 @@ def queue_alerts(
                 sub.key == key.key,
                 sub.created_at < subscribed_before,
                 dest.paused_at.is_(None),
+                *([~_alerted_of(linked, sub.platform, sub.chat_id)] if linked and not is_update else []),
             )
         )
         insert = upsert_insert(session, DeliveryRow.__table__).from_select(names, rows)
@@ -141,6 +147,16 @@ def queue_alerts(
         select(func.count()).where(DeliveryRow.event_id == event.id, DeliveryRow.event_hash == version)
     ).one()
     return after - before
+
+
+def _alerted_of(event_ids: Sequence[str], platform: Any, chat_id: Any) -> Exists:
+    """Return the condition that a destination has an alert (not an update) of one of the events."""
+    return exists().where(
+        col(DeliveryRow.event_id).in_(list(event_ids)),
+        DeliveryRow.platform == platform,
+        DeliveryRow.chat_id == chat_id,
+        col(DeliveryRow.is_update).is_(False),
+    )
 
 
 def _claimable(now: datetime, dead_after: timedelta) -> ColumnElement[bool]:

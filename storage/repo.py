@@ -168,6 +168,17 @@ def events_for_keys(session: Session, keys: Iterable[tuple[str, str]]) -> list[K
     return hits
 
 
+def linked_event_ids(session: Session, event: Event) -> list[str]:
+    """Return the ids of the other stored events that are the same recall (they share a link key)."""
+    links = [key for kind, key, _ in event.lookup_keys() if kind == "link"]
+    if not links:
+        return []
+    query = select(EventKeyRow.event_id).where(
+        EventKeyRow.key_type == "link", col(EventKeyRow.key).in_(links), EventKeyRow.event_id != event.id
+    )
+    return sorted(set(session.exec(query)))
+
+
 def key_vocabulary(session: Session, key_types: Sequence[str]) -> list[tuple[str, str, str]]:
     """Return every distinct (key type, key, label) of the given types."""
     query = (

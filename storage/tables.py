@@ -70,7 +70,7 @@ class SourceStateRow(SQLModel, table=True):
     __tablename__ = "source_state"
 
     name: str = Field(primary_key=True, max_length=300)
-    cursor: str | None = Field(default=None, max_length=100)
+    cursor: str | None = Field(default=None, sa_column=Column(Text))  # opaque to storage: JSON for some sources
     digest: str | None = Field(default=None, max_length=64)  # of the last payload read
     baseline_done: bool = False
     records_seen: int = 0

@@ -35,8 +35,13 @@ RECALLBOT = [sys.executable, "-m", "bot.cli"]  # the command line, as a user run
 
 
 def clean_env(**values: str) -> dict[str, str]:
-    """Return this environment without the developer's RECALLBOT_ settings, plus ``values``."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")} | values
+    """Return this environment without the developer's RECALLBOT_ settings, plus ``values``.
+
+    The live regulator feeds, on by default, are off unless ``values`` turns them on: tests
+    never reach the internet.
+    """
+    offline = {"RECALLBOT_CHECKER__DEFAULT_SOURCES": "false"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")} | offline | values
 
 
 async def start_recallbot(

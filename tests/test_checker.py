@@ -299,7 +299,8 @@ async def test_status_shows_sources_and_queue(tcore, clock, api, cpsc):
     text = dispatch(tcore, Destination("t", 1), "/status").text
     assert "last check 2025-10-15 12:15:00 UTC, next check 2025-10-15 12:30:00 UTC" in text
     assert "Alerts waiting to be sent: 0." in text
-    assert f"- {cpsc.name}: last success 2025-10-15 12:00:00 UTC; 4 records in the last fetch; 1 failures" in text
+    held = "4 records dated 2024-03-07 to 2025-08-14"  # what the source gave: its records and their dates
+    assert f"- {cpsc.name}: {held}; last success 2025-10-15 12:00:00 UTC; 1 failures" in text
     assert "last error 2025-10-15 12:15:00 UTC: timed out after 60 s" in text
 
 

@@ -112,4 +112,9 @@ def test_check_now_reports_a_baseline_then_changes_and_status_shows_health(tmp_p
     status = recallbot(tmp_path, "status", "--config", "config.toml")
     assert status.returncode == 0, status.stderr
     assert "Alerts waiting to be sent: 0." in status.stdout
-    assert f"- {source}: last success " in status.stdout and "1 failures in a row; last error" in status.stdout
+    assert (
+        f"- {source}: 1 record; last success " in status.stdout and "1 failures in a row; last error" in status.stdout
+    )
+    assert (
+        "- bundled:cpsc-snapshot (bundled with recallbot): 589 records dated 2023-12-07 to 2026-03-26" in status.stdout
+    )

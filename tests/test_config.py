@@ -22,7 +22,40 @@ def test_defaults_with_no_file_and_no_environment():
     assert (config.checker.interval_seconds, config.checker.max_age_days) == (900, 90)
     assert config.telegram.api_base_url == "https://api.telegram.org/bot"
     assert config.telegram.token is None and config.discord.token is None
-    assert config.sources == ()
+    # With no [[sources]], every live regulator feed is checked, each at its own address.
+    assert [(s.kind, s.base_url) for s in config.sources] == [
+        ("cpsc", "https://www.saferproducts.gov/RestWebServices/Recall"),
+        ("eu_safety_gate", "https://ec.europa.eu/safety-gate-alerts"),
+        (
+            "health_canada",
+            "https://recalls-rappels.canada.ca/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json",
+        ),
+        ("uk_opss", "https://www.gov.uk"),
+        ("accc", "https://www.productsafety.gov.au/rss/feed.xml/psa_recall"),
+    ]
+
+
+def test_default_sources_can_be_turned_off_and_a_sources_list_replaces_them(tmp_path):
+    assert load_config(None, environ={"RECALLBOT_CHECKER__DEFAULT_SOURCES": "false"}).sources == ()
+    path = write(tmp_path, "[[sources]]\nkind = 'accc'\nurl = 'http://127.0.0.1:9/feed.xml'\n")
+    assert [(s.kind, s.base_url) for s in load_config(path, environ={}).sources] == [
+        ("accc", "http://127.0.0.1:9/feed.xml")
+    ]
+
+
+def test_a_live_sources_options_are_checked_and_defaulted(tmp_path):
+    text = "[[sources]]\nkind = 'eu_safety_gate'\nweeks = 2\ndelay = 0\n[[sources]]\nkind = 'health_canada'\n"
+    eu, hc = load_config(write(tmp_path, text), environ={}).sources
+    assert (eu.option("weeks"), eu.option("delay"), eu.base_url) == (2, 0.0, "https://ec.europa.eu/safety-gate-alerts")
+    assert hc.option("organizations") == ("Consumer product safety",)
+    env = {"RECALLBOT_SOURCES__1__ORGANIZATIONS": "Consumer product safety, Medical devices"}
+    assert load_config(write(tmp_path, text), environ=env).sources[1].option("organizations") == (
+        "Consumer product safety",
+        "Medical devices",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, "[[sources]]\nkind = 'eu_safety_gate'\nweek = 2\n"), environ={})
+    assert str(error.value) == "[[sources]] #1 has unknown key 'week' for kind eu_safety_gate; did you mean 'weeks'?"
 
 
 def test_file_values_and_sources(tmp_path):
@@ -90,7 +123,12 @@ def test_config_path_from_environment(tmp_path):
             {},
             "[telegram] token must be a string in quotes, got a secret; quote the value.",
         ),
-        ("[[sources]]\nkind = 'rss'\n", {}, '[[sources]] #1 kind must be "curated" or "cpsc", got \'rss\'; set kind.'),
+        (
+            "[[sources]]\nkind = 'rss'\n",
+            {},
+            '[[sources]] #1 kind must be one of "curated", "cpsc", "eu_safety_gate", "health_canada", "uk_opss", '
+            "\"accc\", got 'rss'; set kind.",
+        ),
         ("[[sources]]\nkind = 'curated'\n", {}, '[[sources]] #1 (curated) needs path = "file.toml"; add it.'),
     ],
 )

@@ -431,8 +431,8 @@ async def test_the_more_button_pages_through_a_long_answer(server, discord_bot_r
     interaction = await server.slash("check", {"model": "Anker"}, user=MEMBER)
     answer = await server.answer(interaction)
     token = f"token-{interaction}"
-    if "components" not in answer["data"]:  # five embeds pass 6,000 characters: the buttons end the follow-up
-        await server.wait_for(lambda: token in server.followups)
+    if "components" not in answer["data"]:  # five embeds pass 6,000 characters: the buttons end the follow-ups
+        await server.wait_for(lambda: any("components" in f for f in server.followups.get(token, [])))
     last = server.followups[token][-1] if token in server.followups else answer["data"]
     buttons = [b["custom_id"] for row in last["components"] for b in row["components"]]
     assert buttons[-1] == "recallbot:more"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from bot.events import Event
 
@@ -59,3 +59,37 @@ class Source(Protocol):
         :raises SourceError: the source could not be read this time (nothing is changed).
         """
         ...
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """One step of a backfill: what it parsed, where to resume after it, and how far along it is.
+
+    ``done`` and ``total`` count the source's own units (reports, records); ``total`` is
+    None when the source cannot know it in advance.
+    """
+
+    parsed: Parsed
+    resume: str
+    done: int
+    total: int | None
+
+
+@runtime_checkable
+class HistorySource(Protocol):
+    """A source whose whole history can be loaded once (``recallbot backfill``)."""
+
+    name: str
+
+    def history(self, since: date | None, resume: str | None) -> AsyncIterator[HistoryStep]:
+        """Yield the source's history from ``since`` (or its start), after ``resume`` if given.
+
+        :raises SourceError: the source could not be read (steps already yielded stand).
+        """
+        ...
+
+
+def min_interval(source: Source) -> timedelta:
+    """Return how seldom a source needs reading at most often (its ``min_interval``, else none)."""
+    value = getattr(source, "min_interval", None)
+    return value if isinstance(value, timedelta) else timedelta(0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,9 +18,11 @@ import httpx
 from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
 from bot.extract import extract_brands, extract_limits, extract_models
-from bot.sources.base import FetchResult, Parsed, Problem, digest_of
+from bot.sources.base import FetchResult, HistoryStep, Parsed, Problem, digest_of
 
 AUTHORITY = "U.S. Consumer Product Safety Commission (CPSC)"
+HISTORY_STEP = 500  # records stored per backfill step (one transaction, one resume point)
+HISTORY_TIMEOUT = 300.0  # the whole history is one response of tens of megabytes
 _FIRST_NUMBER = re.compile(r"\d[\d,]*")
 
 
@@ -61,6 +64,13 @@ def parse_units(texts: list[str]) -> int | None:
             return None
         total += int(match.group().replace(",", ""))
     return total or None
+
+
+def _partner_notices(record: dict[str, Any]) -> tuple[str, ...]:
+    """Return the other regulators' notices of this recall CPSC links to (Health Canada's, mostly)."""
+    items = record.get("Inconjunctions") or []
+    urls = [str(i.get("URL") or "").strip() for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    return tuple(url for url in urls if url.startswith("http") and "cpsc.gov" not in url)
 
 
 def parse_record(record: dict[str, Any]) -> Event:
@@ -105,6 +115,8 @@ def parse_record(record: dict[str, Any]) -> Event:
         unit_codes=limits.codes,
         unit_ranges=limits.ranges,
         contact=str(record.get("ConsumerContact") or "").strip() or None,
+        barcodes=tuple(dict.fromkeys(_texts(record, "ProductUPCs", "UPC"))),
+        links=_partner_notices(record),
         extra=extra,
     )
 
@@ -137,28 +149,60 @@ class CpscSource:
     async def fetch(self, cursor: str | None, now: datetime) -> FetchResult:
         """Fetch records published since the cursor (or ``first_days`` ago on the first run)."""
         start = date.fromisoformat(cursor) - self._overlap if cursor else now.date() - timedelta(days=self._first_days)
-        params = {"format": "json", "LastPublishDateStart": start.isoformat()}
+        body = await self._get({"format": "json", "LastPublishDateStart": start.isoformat()}, self._timeout)
+        return FetchResult(digest_of(body), lambda: self._parse(body), cursor=now.date().isoformat())
+
+    async def history(self, since: date | None, resume: str | None) -> AsyncIterator[HistoryStep]:
+        """Yield every recall since ``since`` (all since 1973 without it), HISTORY_STEP records a step.
+
+        The API has no paging: one response holds them all (about 10,000 records). A resumed
+        backfill downloads it again and goes on after the ``resume`` records already stored,
+        counted in RecallID order, which a later download keeps.
+        """
+        params = {"format": "json"} | ({"RecallDateStart": since.isoformat()} if since else {})
+        records, problems = self._records(await self._get(params, HISTORY_TIMEOUT))
+        records.sort(key=lambda r: int(r["RecallID"]) if str(r["RecallID"]).isdigit() else 0)
+        start = int(resume) if resume and resume.isdigit() else 0
+        for offset in range(start, len(records), HISTORY_STEP):
+            done = min(offset + HISTORY_STEP, len(records))
+            events, bad = parse_records(records[offset:done], self.name)
+            yield HistoryStep((events, (problems if offset == start else []) + bad), str(done), done, len(records))
+
+    async def _get(self, params: dict[str, str], timeout: float) -> bytes:
         try:
-            response = await self._client.get(self.base_url, params=params, timeout=self._timeout)
+            response = await self._client.get(self.base_url, params=params, timeout=timeout)
         except httpx.TimeoutException:
-            raise SourceError(f"timed out after {self._timeout:.0f} s") from None
+            raise SourceError(f"timed out after {timeout:.0f} s") from None
         except httpx.HTTPError as error:
             raise SourceError(f"network error: {type(error).__name__}") from None
         if response.status_code != 200:
             raise SourceError(f"HTTP {response.status_code} from the API")
-        body = response.content
-        return FetchResult(digest_of(body), lambda: self._parse(body), cursor=now.date().isoformat())
+        return response.content
 
-    def _parse(self, body: bytes) -> Parsed:
+    def _records(self, body: bytes) -> tuple[list[dict], list[Problem]]:
         try:
             records = json.loads(body)
         except ValueError:
             raise SourceError("the response is not valid JSON") from None
         if not isinstance(records, list):
             raise SourceError("the response is not a JSON array of recalls")
-        unique, problems = _unique_by_recall_id(records, self.name)
+        if any(is_error_stand_in(r) for r in records):
+            raise SourceError("the API answered with its error stand-in record instead of recalls")
+        return _unique_by_recall_id(records, self.name)
+
+    def _parse(self, body: bytes) -> Parsed:
+        unique, problems = self._records(body)
         events, bad = parse_records(unique, self.name)
         return events, problems + bad
+
+
+def is_error_stand_in(record: object) -> bool:
+    """Tell CPSC's error stand-in (HTTP 200, RecallID 0, title "Error retrieving ...") from a recall."""
+    return (
+        isinstance(record, dict)
+        and str(record.get("RecallID")) == "0"
+        and str(record.get("Title") or "").startswith("Error retrieving")
+    )
 
 
 def _unique_by_recall_id(records: list, source: str) -> tuple[list[dict], list[Problem]]:

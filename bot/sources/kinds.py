@@ -1,0 +1,159 @@
+"""Every kind of live source `[[sources]]` can name: its defaults, its options and how to build it.
+
+The five live feeds are on by default (``default_sources``); a ``[[sources]]`` list replaces
+them. Each kind's options are checked by the configuration against ``options`` here, so a new
+kind is one entry in ``KINDS`` and one module in ``bot/sources/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bot.sources import accc, cpsc, eu_safety_gate, health_canada, uk_opss
+from bot.sources.base import Source
+
+CPSC_URL = "https://www.saferproducts.gov/RestWebServices/Recall"
+CPSC_ATTRIBUTION = "Source: U.S. Consumer Product Safety Commission (public domain)"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting a kind takes besides its address: its type, default and smallest value."""
+
+    type: type  # int, float, bool or tuple (a list of strings)
+    default: Any
+    minimum: float | None = None
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """A kind of live source: what it covers, where it reads by default and how it is built."""
+
+    kind: str
+    title: str  # how answers and /status name it
+    covers: str  # one line for the README and /status
+    url_key: str  # "base_url" where the source reads several paths under it, else "url"
+    default_url: str
+    attribution: str
+    build: Callable[[str, httpx.AsyncClient, Mapping[str, Any]], Source]
+    options: Mapping[str, Option] = field(default_factory=dict)
+
+    def defaults(self) -> dict[str, Any]:
+        """Return every option at its default."""
+        return {name: option.default for name, option in self.options.items()}
+
+
+def _cpsc(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    return cpsc.CpscSource(url, client, first_days=options.get("first_days", 90))
+
+
+def _eu(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    return eu_safety_gate.EuSafetyGateSource(url, client, weeks=options["weeks"], delay=options["delay"])
+
+
+def _hc(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    return health_canada.HealthCanadaSource(url, client, organizations=tuple(options["organizations"]))
+
+
+def _uk(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    return uk_opss.UkOpssSource(url, client, first_count=options["first_count"], delay=options["delay"])
+
+
+def _accc(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    return accc.AcccSource(url, client)
+
+
+KINDS: dict[str, SourceKind] = {
+    kind.kind: kind
+    for kind in (
+        SourceKind(
+            "cpsc",
+            "U.S. CPSC",
+            "U.S. consumer product recalls since 1973 (about 10,000; backfill loads them all)",
+            "base_url",
+            CPSC_URL,
+            CPSC_ATTRIBUTION,
+            _cpsc,
+        ),
+        SourceKind(
+            "eu_safety_gate",
+            "EU Safety Gate",
+            "alerts on dangerous non-food products in the EU/EEA, weekly reports since 2005",
+            "base_url",
+            eu_safety_gate.BASE_URL,
+            eu_safety_gate.ATTRIBUTION,
+            _eu,
+            {"weeks": Option(int, 8, 1), "delay": Option(float, 1.0, 0)},
+        ),
+        SourceKind(
+            "health_canada",
+            "Health Canada",
+            "Canadian recalls and safety alerts (consumer products by default); found by product name",
+            "url",
+            health_canada.DEFAULT_URL,
+            health_canada.ATTRIBUTION,
+            _hc,
+            {"organizations": Option(tuple, (health_canada.CONSUMER_PRODUCTS,))},
+        ),
+        SourceKind(
+            "uk_opss",
+            "UK OPSS",
+            "UK product safety alerts, reports and recalls (GOV.UK)",
+            "base_url",
+            uk_opss.BASE_URL,
+            uk_opss.ATTRIBUTION,
+            _uk,
+            {"first_count": Option(int, 50, 1), "delay": Option(float, 0.0, 0)},
+        ),
+        SourceKind(
+            "accc",
+            "Australia ACCC",
+            "Australian consumer product recalls (the feed holds the newest ~100)",
+            "url",
+            accc.DEFAULT_URL,
+            accc.ATTRIBUTION,
+            _accc,
+        ),
+    )
+}
+
+# The kinds whose whole history `recallbot backfill` can load (the others' feeds hold all they offer).
+HISTORY_KINDS = ("cpsc", "eu_safety_gate")
+
+# Answers cite a source's licence by the event id's prefix (CPSC's works are public domain,
+# and each answer already names the CPSC recall).
+ATTRIBUTIONS = {
+    "eu": eu_safety_gate.ATTRIBUTION,
+    "hc": health_canada.ATTRIBUTION,
+    "uk": uk_opss.ATTRIBUTION,
+    "accc": accc.ATTRIBUTION,
+}
+
+
+def attribution_of(event_id: str) -> str | None:
+    """Return the licence line of the source an event came from, if it asks for one."""
+    return ATTRIBUTIONS.get(event_id.split("-", 1)[0])
+
+
+# Where a notice of the same recall at another regulator lives, by the end of its host name.
+PARTNERS = {
+    "recalls-rappels.canada.ca": "Canada (Health Canada)",
+    "tc.gc.ca": "Canada (Transport Canada)",
+    "gob.mx": "Mexico (Profeco)",
+    "ec.europa.eu": "EU (Safety Gate)",
+    "gov.uk": "UK (OPSS)",
+    "productsafety.gov.au": "Australia (ACCC)",
+}
+
+
+def partner_of(url: str) -> str:
+    """Return the country and regulator a notice's address belongs to, or its host name."""
+    host = url.split("://", 1)[-1].split("/", 1)[0].lower()
+    for suffix, name in PARTNERS.items():
+        if host == suffix or host.endswith("." + suffix):
+            return name
+    return host
