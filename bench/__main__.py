@@ -1,6 +1,6 @@
 """Run every benchmark: python -m bench"""
 
-from bench import check_latency, discord_fanout, fanout, postgres, telegram_fanout
+from bench import check_latency, discord_fanout, fanout, ingest, postgres, telegram_fanout
 
 if __name__ == "__main__":
     print("== /check latency ==")
@@ -13,3 +13,5 @@ if __name__ == "__main__":
     discord_fanout.main()
     print("\n== PostgreSQL beside SQLite ==")
     postgres.main()
+    print("\n== Ingest of a source's history (backfill) ==")
+    ingest.main()
