@@ -37,10 +37,10 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    BaseRateLimiter,
     ContextTypes,
     MessageHandler,
     filters,
@@ -53,8 +53,8 @@ from bot.app import StartupError
 from bot.commands import COMMANDS, MUTATING, Button, Core, Reply, dispatch
 from bot.config import TelegramConfig
 from bot.delivery import Limits, Outcome, OutcomeKind
-from bot.pacing import Pacer
 from bot.events import Alert, Destination
+from bot.pacing import Pacer
 from notifiers.telegram_logs import quiet_ptb_logs, short_error
 from notifiers.telegram_render import alert_html, reply_html
 from storage import outbox
