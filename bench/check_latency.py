@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bot.commands import Core
+from bot.core import Core
 from bot.dataset import bundled_events
 from bot.events import Event, EventKind, KeyType
 from bot.fulltext import document, query_terms

@@ -32,7 +32,7 @@ from sqlmodel import select
 from bench.check_latency import db_url, synthetic_events
 from bot.alerts import alert_keys
 from bot.checker import Checker
-from bot.commands import Core
+from bot.core import Core
 from bot.dataset import store_events
 from bot.events import Event, EventKind
 from bot.sources.base import FetchResult

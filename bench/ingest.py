@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from bot.backfill import backfill
-from bot.commands import Core
+from bot.core import Core
 from bot.dataset import store_events
 from bot.sources.base import HistoryStep
 from bot.sources.cpsc import CpscSource, parse_records

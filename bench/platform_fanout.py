@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.check_latency import percentile
 from bot.alerts import alert_keys
-from bot.commands import Core
+from bot.core import Core
 from bot.dataset import load_bundled
 from bot.delivery import DeliveryWorker
 from bot.events import Destination

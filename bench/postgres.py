@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench import check_latency, fanout
-from bot.commands import Core
+from bot.core import Core
 from bot.delivery import DeliveryWorker, Limits, Outcome
 from bot.events import Alert
 from storage.db import make_engine

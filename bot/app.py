@@ -7,8 +7,8 @@ import logging
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.commands import Core
 from bot.config import Config
+from bot.core import Core
 from bot.dataset import load_bundled
 from bot.errors import RecallbotError
 from storage.db import make_engine, migrate, startup_lock

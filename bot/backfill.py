@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from bot.commands import Core
+from bot.core import Core
 from bot.dataset import store_events
 from bot.sources.base import HistorySource, HistoryStep, Problem, Source
 from storage import repo
@@ -23,7 +23,7 @@ from storage import repo
 logger = logging.getLogger(__name__)
 
 
-def resume_key(source: Source) -> str:
+def resume_key(source: Source | HistorySource) -> str:
     """Return the meta key that holds where a source's backfill resumes ("" once it finished)."""
     return f"backfill:{source.name}"
 
@@ -49,7 +49,7 @@ class BackfillReport:
     finished: bool = False
 
 
-def needs_backfill(core: Core, sources: Sequence[Source]) -> list[Source]:
+def needs_backfill(core: Core, sources: Sequence[Source]) -> list[HistorySource]:
     """Return the sources that offer a history not (or not completely) loaded yet."""
     with core.session() as session:
         return [s for s in sources if isinstance(s, HistorySource) and repo.get_meta(session, resume_key(s)) != ""]

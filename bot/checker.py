@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.alerts import alert_keys
-from bot.commands import LIVE_READ_AT, Core
+from bot.core import LIVE_READ_AT, Core
 from bot.dataset import store_events
 from bot.errors import SourceError
 from bot.events import Change, Event
@@ -159,7 +159,7 @@ class Checker:
         if self.interval >= MAX_BACKOFF:
             return self.interval
         doublings = math.ceil(math.log2(MAX_BACKOFF / self.interval))
-        return min(MAX_BACKOFF, self.interval * 2 ** min(failures, doublings))
+        return min(MAX_BACKOFF, self.interval * 2.0 ** min(failures, doublings))
 
     def _failed(self, name: str, error: str, state: SourceHealth, now: datetime) -> SourceReport:
         # Half an interval of slack keeps a pass that starts a little early from being skipped.

@@ -20,8 +20,10 @@ from bot.delivery import Notifier
 from bot.errors import RecallbotError, SourceError
 from bot.events import Destination
 from bot.logs import hide_secrets, setup_logging
+from bot.platforms import chosen, command_names, discover, run_command
 from bot.render import render_reply
 from bot.runtime import build_source, http_client, make_checker, running
+from bot.sources.base import HistorySource
 from bot.sources.kinds import HISTORY_KINDS, KINDS
 
 logger = logging.getLogger("recallbot")
@@ -46,12 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     backfill_cmd.add_argument("source", metavar="SOURCE", help="cpsc or eu_safety_gate")
     backfill_cmd.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="only records from this date on")
-    discord_cmd = commands.add_parser("discord", help="Discord set-up tasks")
-    discord_tasks = discord_cmd.add_subparsers(dest="task", required=True)
-    sync = discord_tasks.add_parser(
-        "sync-commands", parents=[common], help="publish the slash commands in every server (only if they changed)"
-    )
-    sync.add_argument("--force", action="store_true", help="publish even if unchanged")
+    for name in command_names():  # tasks of installed platforms, loaded only when asked for
+        commands.add_parser(name, help=f"{name} set-up tasks (recallbot {name} --help)", add_help=False)
     return parser
 
 
@@ -79,6 +77,8 @@ def _backfill(config: Config, kind: str, since: date | None) -> int:
     async def go() -> int:
         async with http_client() as client:
             source = build_source(entry, config, client)
+            if not isinstance(source, HistorySource):  # HISTORY_KINDS lists only kinds that are
+                raise RecallbotError(f"{kind!r} has no history to load.")
             with progress_for(source.name, sys.stderr) as progress:
                 try:
                     report = await backfill(core, source, since, progress)
@@ -121,46 +121,19 @@ async def _serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    platforms = chosen(discover(), config)
+    if not platforms:
+        raise RecallbotError("No chat platform is installed, not even the console; reinstall recallbot.")
     async with AsyncExitStack() as stack:
         notifiers: dict[str, Notifier] = {}
-        if config.telegram.token:
-            from notifiers.telegram_bot import telegram_running
-
-            notifiers["telegram"] = await stack.enter_async_context(telegram_running(config.telegram, core))
-        if config.discord.token:
-            from notifiers.discord_lifecycle import discord_running
-
-            notifiers["discord"] = await stack.enter_async_context(discord_running(config.discord, core))
-        if not notifiers:
-            from notifiers.console import ConsoleNotifier, serve_console
-
-            logger.info("no Telegram or Discord token configured: console mode")
-            notifiers["console"] = ConsoleNotifier()
-            stack.push_async_callback(_cancel, asyncio.create_task(serve_console(core, stop), name="console"))
+        for platform in platforms:
+            notifiers[platform.name] = await stack.enter_async_context(platform.running(config, core, stop))
         await stack.enter_async_context(running(config, core, notifiers))
         await stop.wait()
 
 
-async def _cancel(task: asyncio.Task) -> None:
-    task.cancel()
-
-
 def _run(config: Config) -> int:
     asyncio.run(_serve(config))
-    return 0
-
-
-def _sync_commands(config: Config, force: bool) -> int:
-    if not config.discord.token:
-        raise RecallbotError("Set [discord] token (or RECALLBOT_DISCORD__TOKEN) to publish the slash commands.")
-    from notifiers.discord_lifecycle import sync_global
-
-    sent = asyncio.run(sync_global(config.discord, open_core(config), force))
-    print(
-        "Slash commands published globally (Discord may take up to an hour to show them everywhere)."
-        if sent
-        else "Slash commands unchanged since the last publish; nothing sent (use --force to send anyway)."
-    )
     return 0
 
 
@@ -201,6 +174,14 @@ def _print_report(report: PassReport) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in command_names():  # a platform's own tasks parse the rest themselves
+        setup_logging(logging.WARNING)
+        try:
+            return run_command(argv[0], argv[1:])
+        except RecallbotError as error:
+            print(f"recallbot: {error}", file=sys.stderr)
+            return 2
     args = _parser().parse_args(argv)
     setup_logging(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
     try:
@@ -216,8 +197,6 @@ def main(argv: list[str] | None = None) -> int:
             report = asyncio.run(_check_now(config))
             _print_report(report)
             return 1 if any(s.error for s in report.sources) else 0
-        if args.command == "discord":
-            return _sync_commands(config, args.force)
         if args.command == "backfill":
             return _backfill(config, args.source, args.since)
         if args.command == "status":
@@ -232,9 +211,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _console(config: Config) -> int:
-    from notifiers.console import run_console
-
-    run_console(open_core(config))
+    console = discover().get("console")
+    chat = getattr(console, "chat", None)
+    if chat is None:
+        raise RecallbotError("The console platform is not installed; reinstall recallbot.")
+    chat(open_core(config))
     return 0
 
 

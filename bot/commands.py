@@ -6,91 +6,33 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import messages
+from bot.core import Core
 from bot.errors import UsageError
 from bot.events import Destination, KeyType
-from bot.matching import CheckResult, Match, Verdict, Vocabulary, by_date, clean_query
+from bot.matching import Vocabulary, by_date, clean_query
 from bot.matching import check as check_query
 from bot.normalize import has_digit, model_key, name_key
+from bot.replies import Button, Reply
+from bot.results import CheckResult, Match, Verdict
 from storage import outbox, repo
-from storage.db import writer
 from storage.sources import list_states
 
 logger = logging.getLogger(__name__)
 
 MAX_SHOWN = 5
-LIVE_READ_AT = "live_read_at"  # meta: when a pass last read at least one source
 MAX_SUBSCRIPTIONS = 100
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _TYPE_WORDS = {t.value: t for t in (KeyType.BRAND, KeyType.MODEL, KeyType.SUPPLIER)}
 
 
-def utcnow() -> datetime:
-    """Return the current time in UTC (the default clock)."""
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Button:
-    """An action offered under a reply; ``command`` is what pressing it runs."""
-
-    label: str
-    command: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the bot answers: a text, events to show as cards, and buttons."""
-
-    text: str
-    matches: tuple[Match, ...] = ()
-    notes_header: str | None = None
-    notes: tuple[Match, ...] = ()
-    footer: str | None = None
-    buttons: tuple[Button, ...] = ()
-    check: CheckResult | None = None
-
-
-@dataclass
-class Core:
-    """What every command needs: the database and a clock. Adapters hold one each."""
-
-    engine: Engine
-    clock: Callable[[], datetime] = utcnow
-    _vocabulary: Vocabulary | None = field(default=None, repr=False)
-    _vocabulary_version: str | None = field(default=None, repr=False)
-
-    def session(self, *, write: bool = False) -> Session:
-        """Open a session; the caller commits. A session that will write says so (``write``)."""
-        return Session(self._writer if write else self.engine, expire_on_commit=False)
-
-    @cached_property
-    def _writer(self) -> Engine:
-        return writer(self.engine)  # made once: every settle and heartbeat opens a writer session
-
-    def vocabulary(self, session: Session) -> Vocabulary:
-        """Return the vocabulary, reloaded when the dataset changed, with when live data was last read."""
-        meta = repo.meta_values(session, ["dataset_version", LIVE_READ_AT])
-        version = meta.get("dataset_version")
-        if self._vocabulary is None or version != self._vocabulary_version:
-            self._vocabulary = Vocabulary.load(session)
-            self._vocabulary_version = version
-        self._vocabulary.live_read_at = meta.get(LIVE_READ_AT)
-        return self._vocabulary
-
-
 def start(core: Core, dest: Destination, args: str) -> Reply:
     """Greet a user; a chat that was paused (blocked, removed) gets its alerts again."""
-    with core.session(write=True) as session:
-        if outbox.resume_destination(session, dest):
-            session.commit()
+    core.destination_back(dest)
     return Reply(messages.START)
 
 

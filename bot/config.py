@@ -11,6 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.sources.kinds import CPSC_URL, KINDS
 __all__ = ["CPSC_URL", "Config", "SourceConfig", "load_config"]
 
 ENV_PREFIX = "RECALLBOT_"
+PLATFORM_GROUP = "recallbot.platforms"  # the entry-point group platform plugins are named under
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,11 @@ class SourceConfig:
         return dict(self.options)[name]
 
 
+def installed_platforms() -> list[str]:
+    """Return the names of the installed platform plugins (entry points; nothing is imported)."""
+    return sorted(entry.name for entry in entry_points(group=PLATFORM_GROUP))
+
+
 def default_sources() -> tuple[SourceConfig, ...]:
     """Return every live source with its defaults: what runs when no [[sources]] is configured."""
     return tuple(
@@ -80,6 +87,8 @@ class Config:
     telegram: TelegramConfig = TelegramConfig()
     discord: DiscordConfig = DiscordConfig()
     sources: tuple[SourceConfig, ...] = ()
+    # Sections of other installed platform plugins, as written: each plugin checks its own.
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 # section -> key -> (type, minimum for ints)
@@ -230,9 +239,14 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"Config file {str(path)!r} is not valid TOML ({error}); fix the syntax.") from None
     env = _env_overrides(environ)
+    plugin_sections = set(installed_platforms()) - set(_SCHEMA)
     for section in set(data) | set(env):
-        if section not in _SCHEMA and section != "sources":
-            raise ConfigError(f"Unknown config section [{section}]; {_suggest(section, [*_SCHEMA, 'sources'])}")
+        if section not in _SCHEMA and section != "sources" and section not in plugin_sections:
+            known = [*_SCHEMA, "sources", *sorted(plugin_sections)]
+            raise ConfigError(f"Unknown config section [{section}]; {_suggest(section, known)}")
+    plugins = {
+        name: dict(data.get(name) or {}) | env.get(name, {}) for name in plugin_sections if name in data or name in env
+    }
     sections: dict[str, Any] = {}
     for section, keys in _SCHEMA.items():
         raw = data.get(section, {})
@@ -255,4 +269,4 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     sources = _sources(data.get("sources", []), base, env.get("sources", {}))
     if not sources and sections["checker"].default_sources:
         sources = default_sources()
-    return Config(**sections, sources=sources)
+    return Config(**sections, sources=sources, plugins=plugins)

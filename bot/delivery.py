@@ -19,17 +19,19 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Concatenate, ParamSpec, Protocol
 
 from sqlmodel import Session
 
-from bot.commands import Core
+from bot.core import Core
 from bot.events import Alert
 from bot.pacing import Limits, Pacer
 from storage import outbox
 from storage.outbox import Claim
 
 logger = logging.getLogger(__name__)
+
+_P = ParamSpec("_P")
 
 MAX_ATTEMPTS = 12
 PAUSE_AFTER = 3
@@ -72,9 +74,18 @@ class Notifier(Protocol):
         ...
 
 
+def _releasing(gate: asyncio.Semaphore) -> Callable[[asyncio.Task[None]], None]:
+    """Return a done callback that releases ``gate`` (bound now, not to the loop variable)."""
+
+    def release(_: asyncio.Task[None]) -> None:
+        gate.release()
+
+    return release
+
+
 def backoff(attempts: int) -> float:
     """Return the wait before retry number ``attempts`` of a transient failure."""
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** max(0, attempts - 1))
 
 
 class DeliveryWorker:
@@ -108,7 +119,7 @@ class DeliveryWorker:
             if share := getattr(n, "share_pacer", None):
                 share(self._pacers[name])
         self._wake = asyncio.Event()
-        self._unsettled: list[tuple[Pacer, Claim, Outcome, asyncio.Future]] = []
+        self._unsettled: list[tuple[Pacer, Claim, Outcome, asyncio.Future[None]]] = []
         self._settling = asyncio.Lock()
         self.instance_id = uuid.uuid4().hex
         self.heartbeat_every = heartbeat_every
@@ -221,7 +232,7 @@ class DeliveryWorker:
 
     async def _send_batch(self, claims: list[Claim]) -> None:
         """Send a batch under the platforms' limits; each send is settled as it ends."""
-        in_flight: set[asyncio.Task] = set()
+        in_flight: set[asyncio.Task[None]] = set()
         gates = {name: asyncio.Semaphore(n.limits.concurrency) for name, n in self.notifiers.items()}
         for claim in claims:
             platform = claim.destination.platform
@@ -236,7 +247,7 @@ class DeliveryWorker:
             task = asyncio.create_task(self._send(notifier, pacer, claim))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
-            task.add_done_callback(lambda _, gate=gates[platform]: gate.release())
+            task.add_done_callback(_releasing(gates[platform]))
         if in_flight:
             await asyncio.gather(*in_flight)
         for pacer in self._pacers.values():
@@ -261,7 +272,9 @@ class DeliveryWorker:
             session.commit()
         return claims
 
-    def _settle(self, mark: Callable, claim: Claim, *args: object, **kwargs: object) -> None:
+    def _settle(
+        self, mark: Callable[Concatenate[Session, Claim, _P], bool], claim: Claim, *args: _P.args, **kwargs: _P.kwargs
+    ) -> None:
         with self.core.session(write=True) as session:
             mark(session, claim, *args, **kwargs)
             session.commit()

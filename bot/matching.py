@@ -16,11 +16,9 @@ vocabulary get searched for "did you mean" suggestions.
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
@@ -31,6 +29,7 @@ from bot.events import Event, EventKind, KeyType
 from bot.extract import unit_covered
 from bot.fulltext import query_terms
 from bot.normalize import gtin_key, has_digit, link_key, model_key, name_key
+from bot.results import CheckResult, Match, MatchKind, UnitCheck, Verdict
 from storage import repo, search
 
 _LIST_JOINS = re.compile(r"[/\u2010-\u2015\u2212\uff0f-]")
@@ -39,100 +38,6 @@ MAX_SPAN = 4  # words: "Anker 334 MagGo 10K"
 MAX_PRODUCT_MATCHES = 50
 MODEL_CUTOFF = 80  # rapidfuzz ratio, tested on the misses in tests/test_matching.py
 NAME_CUTOFF = 85  # higher: "Xiaomi" is 77 from "Xiaofei", "Ugreen" 91 from the word "green" alone
-
-
-class Verdict(enum.StrEnum):
-    RECALLED = "recalled"  # a model number the user gave is named in a notice
-    POSSIBLE = "possible"  # a product name, or a serial or date code a notice lists, matches
-    BRAND = "brand"  # the query names a brand on record, but no recalled model or product
-    SUPPLIER = "supplier"  # the query names a suspended supplier
-    NOT_FOUND = "not_found"
-
-
-class MatchKind(enum.StrEnum):
-    """How an event matched the query."""
-
-    MODEL = "model"
-    BARCODE = "barcode"  # a barcode (EAN/UPC) the notice lists
-    PRODUCT = "product"
-    CODE = "code"
-    BRAND = "brand"
-    SUPPLIER = "supplier"
-    LINKED = "linked"  # the brand asked about is named as a customer of a suspended supplier
-
-
-@dataclass(frozen=True)
-class Match:
-    """An event shown to the user, why it was picked and, when unsure, what to compare."""
-
-    event: Event
-    reason: str
-    kind: MatchKind = MatchKind.BRAND
-    compare: str | None = None
-
-
-@dataclass(frozen=True)
-class UnitCheck:
-    """A serial number or date code the user gave, tested against the units a notice covers."""
-
-    code: str
-    covered: bool | None  # None: the notice lists no codes a label can be tested against
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    query: str
-    verdict: Verdict
-    matches: tuple[Match, ...] = ()
-    notes: tuple[Match, ...] = ()  # suspensions of suppliers linked to the brands found
-    suggestions: tuple[str, ...] = ()
-    model: str | None = None  # the model(s) the query named, as the notices print them
-    brand: str | None = None  # the brand the query named
-    models_named: tuple[tuple[str, int], ...] = ()  # (model, notices) for each model found
-    unit: UnitCheck | None = None
-    code: str | None = None  # the serial number or date code the query named, when only that matched
-    barcode: str | None = None  # the barcode the query named, when a notice lists it
-    coverage: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the result as JSON-ready data (the ``recallbot check --json`` contract)."""
-        return {
-            "query": self.query,
-            "verdict": self.verdict.value,
-            "model": self.model,
-            "brand": self.brand,
-            "barcode": self.barcode,
-            "unit": {"code": self.unit.code, "covered": self.unit.covered} if self.unit else None,
-            "matches": [_match_dict(m) for m in self.matches],
-            "notes": [_match_dict(m) for m in self.notes],
-            "suggestions": list(self.suggestions),
-            "coverage": self.coverage,
-        }
-
-
-def _match_dict(match: Match) -> dict[str, Any]:
-    event = match.event
-    return {
-        "id": event.id,
-        "match": match.kind.value,
-        "reason": match.reason,
-        "compare": match.compare,
-        "kind": event.kind.value,
-        "title": event.title,
-        "name": event.name,
-        "brand": event.brand,
-        "supplier": event.supplier,
-        "models": list(event.models),
-        "date": event.date.isoformat() if event.date else None,
-        "units": event.units,
-        "units_text": event.units_text,
-        "hazard": event.hazard,
-        "remedy": event.remedy,
-        "limits": event.limits,
-        "contact": event.contact,
-        "url": event.url,
-        "source": event.source,
-    }
 
 
 def clean_query(text: str, what: str = "model or brand") -> str:
@@ -332,9 +237,9 @@ def _product_stage(session: Session, lookup: _Lookup, vocabulary: Vocabulary) ->
             if found:
                 events = repo.get_events(session, [event_id for event_id, _ in found])
                 reason = messages.REASON_PRODUCT if n == 0 else messages.REASON_PRODUCT_PART
-                words = " ".join(lookup.words) if n == 0 else " ".join(variant)  # as typed, when all matched
+                said = " ".join(lookup.words) if n == 0 else " ".join(variant)  # as typed, when all matched
                 return [
-                    Match(events[i], reason.format(words=words), MatchKind.PRODUCT, compare_hint(events[i]))
+                    Match(events[i], reason.format(words=said), MatchKind.PRODUCT, compare_hint(events[i]))
                     for i, _ in found
                     if i in events
                 ]
@@ -357,7 +262,7 @@ def _matches(hits: list[repo.KeyHit], template: str, kind: MatchKind, compare: b
 
 
 def _decide(
-    session: Session, lookup: _Lookup, found: dict[str, list[repo.KeyHit]], vocabulary: Vocabulary
+    session: Session, lookup: _Lookup, found: dict[KeyType, list[repo.KeyHit]], vocabulary: Vocabulary
 ) -> tuple[Verdict, list[Match]]:
     """Return the verdict and the matches of the first stage that finds something."""
     if found[KeyType.MODEL]:
@@ -394,7 +299,8 @@ def check(session: Session, vocabulary: Vocabulary, text: str) -> CheckResult:
     shown = unique(matches)
     models_named = _models_named(found[KeyType.MODEL], shown)
     model_words = [w for w in lookup.words if has_digit(w)]
-    brand = (found[KeyType.BRAND] or found[KeyType.LINKED_BRAND] or [None])[0]
+    brand_hits = found[KeyType.BRAND] or found[KeyType.LINKED_BRAND]
+    brand = brand_hits[0] if brand_hits else None
     code = found[KeyType.CODE][0].label if verdict is Verdict.POSSIBLE and found[KeyType.CODE] else None
     barcode = found[KeyType.BARCODE][0].label if shown and shown[0].kind is MatchKind.BARCODE else None
     if barcode:  # the models of the barcode's product, for the label check; the barcode is no serial

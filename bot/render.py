@@ -9,9 +9,9 @@ from __future__ import annotations
 import textwrap
 
 from bot import messages
-from bot.commands import Reply
 from bot.events import Alert, Change, Event, EventKind
-from bot.matching import Match
+from bot.replies import Reply
+from bot.results import Match
 from bot.sources.kinds import attribution_of, partner_of
 
 _FIELD_LABELS = {

@@ -18,8 +18,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.backfill import needs_backfill
 from bot.checker import Checker, PassReport
-from bot.commands import Core
 from bot.config import Config, SourceConfig
+from bot.core import Core
 from bot.delivery import DeliveryWorker, Notifier
 from bot.sources.base import Source
 from bot.sources.curated import CuratedSource
@@ -116,7 +116,7 @@ async def running(config: Config, core: Core, notifiers: Mapping[str, Notifier])
     checker = make_checker(config, core, client)
     await asyncio.to_thread(offer_backfill, core, checker.sources)
     worker = DeliveryWorker(core, notifiers)
-    leader = Leadership(core.engine, "checker")  # one checker among instances sharing PostgreSQL
+    leader = core.lock("checker")  # one checker among instances sharing PostgreSQL
     stop = asyncio.Event()
     worker_task = asyncio.create_task(worker.run(stop), name="delivery")
 

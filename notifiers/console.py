@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TextIO
 
-from bot.commands import Core, dispatch
+from bot.commands import dispatch
+from bot.config import Config
+from bot.core import Core
 from bot.delivery import Limits, Outcome
 from bot.events import Alert, Destination
 from bot.render import render_alert, render_reply
 
+logger = logging.getLogger("recallbot")
 CONSOLE = Destination("console", 0)
 BANNER = (
     "recallbot console. Type a command, e.g. /check PAC20-272 or /help; "
@@ -88,3 +94,32 @@ async def serve_console(
         answer = await asyncio.to_thread(handle_line, core, line)
         if answer:
             print(answer + "\n", file=stdout, flush=True)
+
+
+class ConsolePlatform:
+    """The terminal as a recallbot platform (entry point ``console``): the fallback when no chat platform is set."""
+
+    name = "console"
+    fallback = True
+
+    def configured(self, config: Config) -> bool:
+        return False  # never asked for by configuration: it runs when nothing else is configured
+
+    @asynccontextmanager
+    async def running(self, config: Config, core: Core, stop: asyncio.Event) -> AsyncIterator[ConsoleNotifier]:
+        """Answer commands typed in the terminal and print alerts, until the block exits."""
+        logger.info("no Telegram or Discord token configured: console mode")
+        task = asyncio.create_task(serve_console(core, stop), name="console")
+        try:
+            yield ConsoleNotifier()
+        finally:
+            task.cancel()
+
+    def chat(self, core: Core) -> None:
+        """Answer commands typed in the terminal until end of input (`recallbot console`)."""
+        run_console(core)
+
+
+def platform() -> ConsolePlatform:
+    """Return the console platform (the ``recallbot.platforms`` entry point)."""
+    return ConsolePlatform()

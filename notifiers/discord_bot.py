@@ -17,11 +17,12 @@ from discord import app_commands
 from discord.app_commands import Choice
 
 from bot import messages
-from bot.commands import MUTATING, Core, Reply, dispatch
+from bot.commands import MUTATING, dispatch
+from bot.core import Core
 from bot.events import Destination
+from bot.replies import Reply
 from notifiers.discord_notifier import NO_MENTIONS, PLATFORM, InvalidRequestGuard
 from notifiers.discord_render import ALERT_BUTTON, BUTTON_PREFIX, buttons_view, reply_pages
-from storage import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -136,15 +137,12 @@ class DiscordHandlers:
 
     def set_server_channels(self, channel_ids: list[int], reason: str | None) -> None:
         """Pause a server's channels (the bot was removed), or resume them (it came back)."""
-        now = self.core.clock()
-        with self.core.session(write=True) as session:
-            for channel_id in channel_ids:
-                dest = Destination(PLATFORM, channel_id)
-                if reason:
-                    outbox.pause_destination(session, dest, reason, now)
-                else:
-                    outbox.resume_destination(session, dest)
-            session.commit()
+        for channel_id in channel_ids:
+            dest = Destination(PLATFORM, channel_id)
+            if reason:
+                self.core.destination_gone(dest, reason)
+            else:
+                self.core.destination_back(dest)
 
 
 def subscription_command(

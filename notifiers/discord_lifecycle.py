@@ -4,28 +4,30 @@ slash commands when they changed, and holding the gateway with rationed reconnec
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import discord
 import yarl
 from discord import app_commands
-from sqlmodel import Session
 
-from bot.app import StartupError
-from bot.commands import Core
-from bot.config import DiscordConfig
+from bot.app import StartupError, open_core
+from bot.config import Config, DiscordConfig, load_config
+from bot.core import Core
+from bot.errors import RecallbotError
+from bot.leadership import Cadence, Leadership, hold
+from bot.logs import hide_secrets
 from notifiers.discord_bot import build_client
 from notifiers.discord_notifier import DISCORD_LIMITS, DiscordNotifier, InvalidRequestGuard
-from storage import repo
-from storage.leader import Cadence, Leadership, hold
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +68,8 @@ async def sync_commands(
         tree.copy_global_to(guild=guild)
     digest = commands_digest(tree, guild)
     name = _digest_name(client, guild_id)
-    with core.session() as session:
-        if not force and repo.get_meta(session, name) == digest:
-            return False
+    if not force and core.recalled(name) == digest:
+        return False
     try:
         await tree.sync(guild=guild)
     except discord.HTTPException as error:
@@ -77,9 +78,7 @@ async def sync_commands(
             f"{where} refused the slash commands ({error.status} {error.code}: {error.text}). Is the bot in that "
             "server, invited with the applications.commands scope?"
         ) from None
-    with core.session(write=True) as session:
-        repo.set_meta(session, name, digest)
-        session.commit()
+    core.remember(name, digest)
     logger.info("Discord: commands registered %s", f"in server {guild_id}" if guild_id else "globally")
     return True
 
@@ -97,25 +96,22 @@ def connect_delay(history: list[datetime], now: datetime) -> float:
     return min(900.0, 10.0 * 2 ** (recent - 3))
 
 
-def _logins(session: Session, now: datetime) -> list[datetime]:
+def _logins(core: Core, now: datetime) -> list[datetime]:
     """Return the gateway logins of the last day, as recorded in the database."""
-    history = [datetime.fromisoformat(t) for t in json.loads(repo.get_meta(session, CONNECTS_META) or "[]")]
+    history = [datetime.fromisoformat(t) for t in json.loads(core.recalled(CONNECTS_META) or "[]")]
     return [t for t in history if now - t < timedelta(days=1)]
 
 
 def _recent_logins(core: Core) -> tuple[list[datetime], datetime]:
     now = core.clock()
-    with core.session() as session:
-        return _logins(session, now), now
+    return _logins(core, now), now
 
 
 def _record_login(core: Core) -> None:
     """Add a gateway login to the record (the last 50 are kept)."""
     now = core.clock()
-    with core.session(write=True) as session:
-        history = [*_logins(session, now), now][-50:]
-        repo.set_meta(session, CONNECTS_META, json.dumps([t.isoformat() for t in history]))
-        session.commit()
+    history = [*_logins(core, now), now][-50:]  # only the gateway lock's holder logs in: no race here
+    core.remember(CONNECTS_META, json.dumps([t.isoformat() for t in history]))
 
 
 class GatewayHolder:
@@ -223,7 +219,7 @@ async def discord_running(
             await sync_commands(core, client, tree, config.command_guild_id)
         elif await asyncio.to_thread(_unsynced, core, client, tree):
             logger.warning("Discord: the slash commands changed; run `recallbot discord sync-commands` to publish them")
-        lock = Leadership(core.engine, "discord-gateway")
+        lock = core.lock("discord-gateway")
         held = await asyncio.to_thread(lock.try_acquire)
     except BaseException:
         await client.close()
@@ -247,8 +243,7 @@ def _digest_name(client: discord.Client, guild_id: int | None) -> str:
 
 
 def _unsynced(core: Core, client: discord.Client, tree: app_commands.CommandTree) -> bool:
-    with core.session() as session:
-        return repo.get_meta(session, _digest_name(client, None)) != commands_digest(tree, None)
+    return core.recalled(_digest_name(client, None)) != commands_digest(tree, None)
 
 
 async def sync_global(config: DiscordConfig, core: Core, force: bool) -> bool:
@@ -260,3 +255,42 @@ async def sync_global(config: DiscordConfig, core: Core, force: bool) -> bool:
         return await sync_commands(core, client, tree, None, force=force)
     finally:
         await client.close()
+
+
+class DiscordPlatform:
+    """Discord as a recallbot platform (entry point ``discord``): on when a bot token is set."""
+
+    name = "discord"
+    fallback = False
+
+    def configured(self, config: Config) -> bool:
+        return bool(config.discord.token)
+
+    def running(self, config: Config, core: Core, stop: asyncio.Event) -> AbstractAsyncContextManager[DiscordNotifier]:
+        return discord_running(config.discord, core)
+
+
+def platform() -> DiscordPlatform:
+    """Return the Discord platform (the ``recallbot.platforms`` entry point)."""
+    return DiscordPlatform()
+
+
+def cli(argv: Sequence[str]) -> int:
+    """`recallbot discord sync-commands [--force]`: publish the slash commands in every server if they changed."""
+    parser = argparse.ArgumentParser(prog="recallbot discord", description="Discord set-up tasks")
+    tasks = parser.add_subparsers(dest="task", required=True)
+    sync = tasks.add_parser("sync-commands", help="publish the slash commands in every server (only if they changed)")
+    sync.add_argument("--config", type=Path, help="TOML config file (default: $RECALLBOT_CONFIG, else none)")
+    sync.add_argument("--force", action="store_true", help="publish even if unchanged")
+    args = parser.parse_args(list(argv))
+    config = load_config(args.config)
+    if not config.discord.token:
+        raise RecallbotError("Set [discord] token (or RECALLBOT_DISCORD__TOKEN) to publish the slash commands.")
+    hide_secrets([config.discord.token])
+    sent = asyncio.run(sync_global(config.discord, open_core(config), args.force))
+    print(
+        "Slash commands published globally (Discord may take up to an hour to show them everywhere)."
+        if sent
+        else "Slash commands unchanged since the last publish; nothing sent (use --force to send anyway)."
+    )
+    return 0

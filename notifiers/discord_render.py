@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import discord
 
 from bot import messages
-from bot.commands import Button, Reply
 from bot.events import Alert, EventKind
-from bot.matching import Match
 from bot.render import alert_fields, alert_title, event_fields, event_heading, match_notes, source_label
+from bot.replies import Button, Reply
+from bot.results import Match
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -50,15 +50,16 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import messages
 from bot.app import StartupError
-from bot.commands import COMMANDS, MUTATING, Button, Core, Reply, dispatch
-from bot.config import TelegramConfig
+from bot.commands import COMMANDS, MUTATING, dispatch
+from bot.config import Config, TelegramConfig
+from bot.core import Core
 from bot.delivery import Limits, Outcome, OutcomeKind
 from bot.events import Alert, Destination
+from bot.leadership import Cadence, Leadership, hold
 from bot.pacing import Pacer
+from bot.replies import Button, Reply
 from notifiers.telegram_logs import quiet_ptb_logs, short_error
 from notifiers.telegram_render import alert_html, reply_html
-from storage import outbox
-from storage.leader import Cadence, Leadership, hold
 
 logger = logging.getLogger(__name__)
 quiet_ptb_logs()  # for every Bot this module makes: the application's and the alert sender's
@@ -263,24 +264,16 @@ class TelegramHandlers:
         await asyncio.to_thread(self._membership, dest, status)
 
     def _membership(self, dest: Destination, status: str) -> None:
-        with self.core.session(write=True) as session:
-            if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-                outbox.pause_destination(
-                    session, dest, f"the bot was removed from the chat ({status})", self.core.clock()
-                )
-            else:
-                outbox.resume_destination(session, dest)
-            session.commit()
+        if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+            self.core.destination_gone(dest, f"the bot was removed from the chat ({status})")
+        else:
+            self.core.destination_back(dest)
 
     async def handle_migration(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group became a supergroup (its last message, see :data:`MIGRATED_AWAY`): move it to the new id."""
         message = update.effective_message
-        await asyncio.to_thread(self._readdress, Destination(PLATFORM, message.chat.id), message.migrate_to_chat_id)
-
-    def _readdress(self, old: Destination, new_chat_id: int) -> None:
-        with self.core.session(write=True) as session:
-            outbox.readdress(session, old, new_chat_id)
-            session.commit()
+        old = Destination(PLATFORM, message.chat.id)
+        await asyncio.to_thread(self.core.destination_moved, old, message.migrate_to_chat_id)
 
     async def handle_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure with its traceback and send one short apology."""
@@ -401,7 +394,7 @@ async def telegram_running(
         await app.shutdown()
         raise _startup_error(error, config) from None
     await app.start()
-    poller = _Poller(app, Leadership(core.engine, "telegram-poller"))
+    poller = _Poller(app, core.lock("telegram-poller"))
     try:
         if held := await asyncio.to_thread(poller.lock.try_acquire):
             await _start_polling(app)
@@ -424,3 +417,21 @@ async def telegram_running(
         await app.stop()
         await sender.shutdown()
         await app.shutdown()
+
+
+class TelegramPlatform:
+    """Telegram as a recallbot platform (entry point ``telegram``): on when a bot token is set."""
+
+    name = "telegram"
+    fallback = False
+
+    def configured(self, config: Config) -> bool:
+        return bool(config.telegram.token)
+
+    def running(self, config: Config, core: Core, stop: asyncio.Event) -> AbstractAsyncContextManager[TelegramNotifier]:
+        return telegram_running(config.telegram, core)
+
+
+def platform() -> TelegramPlatform:
+    """Return the Telegram platform (the ``recallbot.platforms`` entry point)."""
+    return TelegramPlatform()

@@ -10,10 +10,10 @@ from __future__ import annotations
 from html import escape as _escape
 
 from bot import messages
-from bot.commands import Reply
 from bot.events import Alert, EventKind
-from bot.matching import Match
 from bot.render import alert_fields, alert_title, event_fields, event_heading, match_notes, source_label
+from bot.replies import Reply
+from bot.results import Match
 
 LIMIT = 4096
 

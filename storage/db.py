@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,9 +10,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.errors import ConfigError
 from bot.logs import mask_passwords
@@ -23,7 +25,7 @@ STARTUP_LOCK = zlib.crc32(b"recallbot:migrations")  # an advisory lock key, the 
 WRITE = "recallbot_write"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     # SQLAlchemy's documented pysqlite recipe: the driver's own transaction handling is
     # turned off (it would begin only before the first INSERT, leaving earlier reads
     # outside the transaction) and _sqlite_begin emits BEGIN itself.
@@ -38,7 +40,7 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     # A writer takes the write lock when its transaction begins, waiting up to the busy
     # timeout; a deferred transaction that read first and then writes fails at once
     # ("database is locked") if another writer committed in between.

@@ -17,16 +17,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, Exists, Text, and_, delete, exists, func, literal, or_, update
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.events import Alert, Change, Destination, Event
 from storage.repo import get_events, upsert_insert
-from storage.tables import DeliveryRow, DestinationRow, InstanceRow, SubscriptionRow
+from storage.tables import DeliveryRow, DestinationRow, InstanceRow, SubscriptionRow, table_of
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +93,8 @@ def queue_alerts(
     that matches several keys gets one row: the later keys add their reason to it.
     Running this again for the same event version changes nothing.
     """
-    sub = SubscriptionRow.__table__.c
-    dest = DestinationRow.__table__.c
-    table = DeliveryRow.__table__.c
+    subscriptions, destinations, deliveries = table_of(SubscriptionRow), table_of(DestinationRow), table_of(DeliveryRow)
+    sub, dest, table = subscriptions.c, destinations.c, deliveries.c
     names = ["event_id", "event_hash", "is_update", "platform", "chat_id", "reasons", "status", "attempts"]
     names += ["next_attempt_at", "created_at", "changes"]
     changed = json.dumps([c.to_dict() for c in changes], ensure_ascii=False) if changes else None
@@ -122,9 +120,7 @@ def queue_alerts(
                 literal(changed, Text()),
             )
             .select_from(
-                SubscriptionRow.__table__.outerjoin(
-                    DestinationRow.__table__, and_(dest.platform == sub.platform, dest.chat_id == sub.chat_id)
-                )
+                subscriptions.outerjoin(destinations, and_(dest.platform == sub.platform, dest.chat_id == sub.chat_id))
             )
             .where(
                 sub.key_type == key.key_type,
@@ -134,7 +130,7 @@ def queue_alerts(
                 *([~_alerted_of(linked, sub.platform, sub.chat_id)] if linked and not is_update else []),
             )
         )
-        insert = upsert_insert(session, DeliveryRow.__table__).from_select(names, rows)
+        insert = upsert_insert(session, deliveries).from_select(names, rows)
         new_reason = insert.excluded.reasons
         session.execute(
             insert.on_conflict_do_update(
@@ -149,12 +145,12 @@ def queue_alerts(
     return after - before
 
 
-def _alerted_of(event_ids: Sequence[str], platform: Any, chat_id: Any) -> Exists:
+def _alerted_of(event_ids: Sequence[str], platform: ColumnElement[str], chat_id: ColumnElement[int]) -> Exists:
     """Return the condition that a destination has an alert (not an update) of one of the events."""
     return exists().where(
         col(DeliveryRow.event_id).in_(list(event_ids)),
-        DeliveryRow.platform == platform,
-        DeliveryRow.chat_id == chat_id,
+        col(DeliveryRow.platform) == platform,
+        col(DeliveryRow.chat_id) == chat_id,
         col(DeliveryRow.is_update).is_(False),
     )
 
@@ -164,7 +160,9 @@ def _claimable(now: datetime, dead_after: timedelta) -> ColumnElement[bool]:
 
     A row without an owner (claimed before owners were recorded) waits for its lease.
     """
-    owner_alive = exists().where(InstanceRow.id == DeliveryRow.claimed_by, InstanceRow.last_seen >= now - dead_after)
+    owner_alive = exists().where(
+        col(InstanceRow.id) == col(DeliveryRow.claimed_by), col(InstanceRow.last_seen) >= now - dead_after
+    )
     return or_(
         col(DeliveryRow.claimed_until).is_(None),
         col(DeliveryRow.claimed_until) < now,
@@ -200,7 +198,7 @@ def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ids = list(session.exec(due).all())
+    ids = [row_id for row_id in session.exec(due) if row_id is not None]  # a stored row's id is never None
     if not ids:
         return []
     claim = update(DeliveryRow).where(col(DeliveryRow.id).in_(ids))
@@ -209,7 +207,7 @@ def claim_due(
 
 
 def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
-    t = DeliveryRow.__table__.c
+    t = table_of(DeliveryRow).c
     rows = session.execute(
         sa_select(t.id, t.platform, t.chat_id, t.reasons, t.is_update, t.attempts, t.event_id, t.changes)
         .where(t.id.in_(ids))
@@ -239,24 +237,24 @@ def renew_claims(session: Session, owner: str, ids: Sequence[int], now: datetime
     if not ids:
         return 0
     statement = update(DeliveryRow).where(
-        col(DeliveryRow.id).in_(ids), DeliveryRow.claimed_by == owner, DeliveryRow.status == PENDING
+        col(DeliveryRow.id).in_(ids), col(DeliveryRow.claimed_by) == owner, col(DeliveryRow.status) == PENDING
     )
-    return session.execute(statement.values(claimed_until=now + lease)).rowcount
+    return session.exec(statement.values(claimed_until=now + lease)).rowcount
 
 
 def release_claims(session: Session) -> int:
     """Return every claimed delivery to the queue (at start-up, when one process owns the database)."""
     claimed = or_(col(DeliveryRow.claimed_until).is_not(None), col(DeliveryRow.claimed_by).is_not(None))
-    statement = update(DeliveryRow).where(DeliveryRow.status == PENDING, claimed)
-    return session.execute(statement.values(claimed_until=None, claimed_by=None)).rowcount
+    statement = update(DeliveryRow).where(col(DeliveryRow.status) == PENDING, claimed)
+    return session.exec(statement.values(claimed_until=None, claimed_by=None)).rowcount
 
 
 def _settle(session: Session, claim: Claim, **values: object) -> bool:
     """Write a claim's outcome if the claim is still its owner's; return False, and log, if not."""
     statement = update(DeliveryRow).where(
-        DeliveryRow.id == claim.id, DeliveryRow.claimed_by == claim.owner, DeliveryRow.status == PENDING
+        col(DeliveryRow.id) == claim.id, col(DeliveryRow.claimed_by) == claim.owner, col(DeliveryRow.status) == PENDING
     )
-    if session.execute(statement.values(claimed_until=None, claimed_by=None, **values)).rowcount:
+    if session.exec(statement.values(claimed_until=None, claimed_by=None, **values)).rowcount:
         return True
     logger.warning(
         "delivery %s was taken over from %s (its lease ended or it was thought dead): outcome %s not recorded",
@@ -274,7 +272,8 @@ def mark_sent(session: Session, claim: Claim, now: datetime) -> bool:
     session.execute(
         update(DestinationRow)
         .where(
-            DestinationRow.platform == claim.destination.platform, DestinationRow.chat_id == claim.destination.chat_id
+            col(DestinationRow.platform) == claim.destination.platform,
+            col(DestinationRow.chat_id) == claim.destination.chat_id,
         )
         .values(gone_count=0)
     )
@@ -302,9 +301,13 @@ def readdress(session: Session, old: Destination, new_chat_id: int) -> None:
     own rows (its pause state too) win.
     """
     session.flush()  # the statements below bypass the ORM: write its pending changes first
-    same = {SubscriptionRow: ("key_type", "key"), DeliveryRow: ("event_id", "event_hash"), DestinationRow: ()}
+    same: dict[type[SQLModel], tuple[str, ...]] = {
+        SubscriptionRow: ("key_type", "key"),
+        DeliveryRow: ("event_id", "event_hash"),
+        DestinationRow: (),
+    }
     for model, unique in same.items():
-        table = model.__table__
+        table = table_of(model)
         moving = [table.c.platform == old.platform, table.c.chat_id == old.chat_id]
         if model is DeliveryRow:
             moving.append(table.c.status == PENDING)  # sent and failed ones stay as history
@@ -344,7 +347,9 @@ def pause_destination(session: Session, dest: Destination, reason: str, now: dat
     session.execute(
         update(DeliveryRow)
         .where(
-            DeliveryRow.platform == dest.platform, DeliveryRow.chat_id == dest.chat_id, DeliveryRow.status == PENDING
+            col(DeliveryRow.platform) == dest.platform,
+            col(DeliveryRow.chat_id) == dest.chat_id,
+            col(DeliveryRow.status) == PENDING,
         )
         .values(status=GONE, claimed_until=None, claimed_by=None, last_error=f"destination paused: {reason}"[:2000])
     )
@@ -388,11 +393,11 @@ def heartbeat(session: Session, instance_id: str, now: datetime, stale_after: ti
         session.add(InstanceRow(id=instance_id, last_seen=now))
     else:
         row.last_seen = now
-    session.execute(delete(InstanceRow).where(InstanceRow.last_seen < now - stale_after))
+    session.execute(delete(InstanceRow).where(col(InstanceRow.last_seen) < now - stale_after))
     session.flush()
     return session.exec(select(func.count()).select_from(InstanceRow)).one()
 
 
 def forget_instance(session: Session, instance_id: str) -> None:
     """Remove an instance that is shutting down, so the others take its share at once."""
-    session.execute(delete(InstanceRow).where(InstanceRow.id == instance_id))
+    session.execute(delete(InstanceRow).where(col(InstanceRow.id) == instance_id))

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
-from sqlalchemy import Table, bindparam, delete, func, insert, tuple_
+from sqlalchemy import Result, Table, bindparam, delete, func, insert, tuple_
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.events import Destination, Event
 from storage.search import index_events, unindex_events
-from storage.tables import BrandAliasRow, CheckPageRow, EventKeyRow, EventRow, MetaRow, SubscriptionRow
+from storage.tables import BrandAliasRow, CheckPageRow, EventKeyRow, EventRow, MetaRow, SubscriptionRow, table_of
 
 _CHUNK = 500  # rows per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class KeyHit:
     event: Event
 
 
-def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -91,7 +95,7 @@ def get_events(session: Session, ids: Sequence[str]) -> dict[str, Event]:
     return found
 
 
-def _event_row(event: Event, origin: str, now: datetime) -> dict:
+def _event_row(event: Event, origin: str, now: datetime) -> dict[str, object]:
     return {
         "id": event.id,
         "kind": event.kind.value,
@@ -104,7 +108,7 @@ def _event_row(event: Event, origin: str, now: datetime) -> dict:
     }
 
 
-def _key_rows(events: Iterable[Event]) -> list[dict]:
+def _key_rows(events: Iterable[Event]) -> list[dict[str, str]]:
     return [
         {"event_id": e.id, "key_type": kind.value, "key": key[:200], "label": label[:300]}
         for e in events
@@ -124,13 +128,14 @@ def insert_events(session: Session, events: Sequence[Event], origin: str, now: d
 
 def replace_events(session: Session, events: Sequence[Event], origin: str, now: datetime) -> None:
     """Overwrite stored events with new versions, keeping when they were first seen."""
+    table = table_of(EventRow)
     for chunk in _chunks(list(events)):
         ids = [e.id for e in chunk]
         session.execute(delete(EventKeyRow).where(col(EventKeyRow.event_id).in_(ids)))
         for event in chunk:
             row = _event_row(event, origin, now)
             del row["first_seen_at"], row["id"]
-            session.execute(EventRow.__table__.update().where(EventRow.__table__.c.id == event.id).values(**row))
+            session.execute(table.update().where(table.c.id == event.id).values(**row))
         keys = _key_rows(chunk)
         if keys:
             session.execute(insert(EventKeyRow), keys)
@@ -141,7 +146,10 @@ def replace_events(session: Session, events: Sequence[Event], origin: str, now: 
 # Two plain IN lists, not a row-value IN: SQLite answers these from the index. Built once:
 # this is the /check hot path, and compiling the statement cost as much as running it.
 _EVENTS_FOR_KEYS = (
-    select(EventKeyRow.key_type, EventKeyRow.key, EventKeyRow.label, EventRow.id, EventRow.data)
+    # SQLAlchemy's select: SQLModel's is typed for at most four columns.
+    sa_select(
+        col(EventKeyRow.key_type), col(EventKeyRow.key), col(EventKeyRow.label), col(EventRow.id), col(EventRow.data)
+    )
     .join(EventRow, col(EventRow.id) == col(EventKeyRow.event_id))
     .where(
         col(EventKeyRow.key_type).in_(bindparam("types", expanding=True)),
@@ -158,7 +166,8 @@ def events_for_keys(session: Session, keys: Iterable[tuple[str, str]]) -> list[K
     hits: list[KeyHit] = []
     events: dict[str, Event] = {}
     for chunk in _chunks(values):
-        rows = session.execute(_EVENTS_FOR_KEYS, {"types": types, "keys": list(chunk)})
+        # Annotated: SQLModel's Session.execute drops the row types that the statement declares.
+        rows: Result[str, str, str, str, str] = session.execute(_EVENTS_FOR_KEYS, {"types": types, "keys": list(chunk)})
         for key_type, key, label, event_id, data in rows:
             if (key_type, key) not in wanted:
                 continue
@@ -186,7 +195,7 @@ def key_vocabulary(session: Session, key_types: Sequence[str]) -> list[tuple[str
         .where(col(EventKeyRow.key_type).in_(key_types))
         .group_by(EventKeyRow.key_type, EventKeyRow.key)
     )
-    return [tuple(row) for row in session.exec(query)]
+    return [(key_type, key, label) for key_type, key, label in session.exec(query)]
 
 
 def recent_events(session: Session, limit: int) -> list[Event]:
@@ -218,7 +227,7 @@ def add_subscription(session: Session, dest: Destination, key_type: str, key: st
     both succeed, and only the first subscribes (a check-then-insert let the second fail).
     """
     values = {"platform": dest.platform, "chat_id": dest.chat_id, "key_type": key_type, "key": key}
-    table = SubscriptionRow.__table__
+    table = table_of(SubscriptionRow)
     statement = upsert_insert(session, table).values(**values, label=label, created_at=now)
     inserted = statement.on_conflict_do_nothing(index_elements=list(values)).returning(table.c.id)
     return session.execute(inserted).first() is not None
@@ -255,12 +264,13 @@ def origin_coverage(session: Session) -> list[tuple[str, int, date | None, date 
     query = select(
         EventRow.origin, func.count(), func.min(EventRow.event_date), func.max(EventRow.event_date)
     ).group_by(EventRow.origin)
-    return [tuple(row) for row in session.exec(query)]
+    return [(origin, count, first, last) for origin, count, first, last in session.exec(query)]
 
 
 def brand_aliases(session: Session) -> list[tuple[str, str, str]]:
     """Return every (alias key, brand key, brand name): "小米" is "xiaomi", Xiaomi."""
-    return [tuple(row) for row in session.exec(select(BrandAliasRow.alias_key, BrandAliasRow.key, BrandAliasRow.label))]
+    query = select(BrandAliasRow.alias_key, BrandAliasRow.key, BrandAliasRow.label)
+    return [(alias_key, key, label) for alias_key, key, label in session.exec(query)]
 
 
 def replace_brand_aliases(session: Session, aliases: Iterable[tuple[str, str, str]]) -> None:

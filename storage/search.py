@@ -7,18 +7,23 @@ folded, so a query finds the same events on either (migration 0004 creates the t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import Result, TextClause, bindparam, text
 from sqlmodel import Session
 
 from bot import fulltext
 from bot.events import Event
 
+if TYPE_CHECKING:
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
+
 TABLE = "event_fts"
 PG_INDEX = "ix_event_fts_document"
 _CHUNK = 500  # rows per statement: well under both databases' parameter limits
+
+_T = TypeVar("_T")
 
 # Weights: a product name or model says most about an event, its title less, its brand least.
 _SQLITE_WEIGHTS = "0.0, 10.0, 4.0, 2.0"  # event_id (unindexed), names, title, brand
@@ -57,7 +62,7 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -106,7 +111,8 @@ def search_events(session: Session, terms: Sequence[str], limit: int) -> list[tu
     if found is None:
         return []
     statement, params = found
-    return [(event_id, float(score)) for event_id, score in session.execute(statement, params)]
+    rows: Result[str, float] = session.execute(statement, params)  # a text statement's rows are untyped
+    return [(event_id, float(score)) for event_id, score in rows]
 
 
 def count_indexed(session: Session) -> int:
@@ -114,7 +120,7 @@ def count_indexed(session: Session) -> int:
     return session.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar_one()
 
 
-def declared_by_tables(name: str | None, type_: str, parent_names: dict) -> bool:
+def declared_by_tables(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
     """Tell Alembic's comparison which tables the SQLModel tables declare: not the full-text index.
 
     The index is an FTS5 virtual table (with its shadow tables) or a tsvector table, made by

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Table, Text, UniqueConstraint, inspect
 from sqlmodel import Field, SQLModel
 
 
@@ -149,3 +149,15 @@ class CheckPageRow(SQLModel, table=True):
     query: str = Field(max_length=300)
     shown: int = 0
     at: datetime
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """Return the Core ``Table`` of a table model, for statements that bypass the ORM.
+
+    SQLModel sets ``__table__`` on every ``table=True`` class but does not declare it, so a
+    type checker cannot see it; the mapper's ``local_table`` is the same object, typed.
+    """
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table

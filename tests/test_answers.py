@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from bot import messages
-from bot.commands import LIVE_READ_AT, MAX_SHOWN, dispatch
+from bot.commands import MAX_SHOWN, dispatch
+from bot.core import LIVE_READ_AT
 from bot.events import Alert, Change, Destination
 from bot.matching import MatchKind, Verdict, check
 from bot.render import render_alert, render_reply

@@ -207,7 +207,8 @@ def _serial_columns(tokens: list[str], word: int) -> int:
 
 def _like_model(token: str, models: list[str]) -> bool:
     """Tell whether a code looks like one of a table's models ("RTV-X900" beside "RTV-X1120")."""
-    lead, fam = re.match(r"[A-Za-z-]*", token).group(), _family(token)
+    letters = re.match(r"[A-Za-z-]*", token)  # matches every token, if only with ""
+    lead, fam = letters.group() if letters else "", _family(token)
     for model in models:
         other = _family(model)
         if other[2] == fam[2] and abs(other[1] - fam[1]) <= 1 and ((lead and model.startswith(lead)) or other == fam):

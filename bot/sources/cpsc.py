@@ -179,7 +179,7 @@ class CpscSource:
             raise SourceError(f"HTTP {response.status_code} from the API")
         return response.content
 
-    def _records(self, body: bytes) -> tuple[list[dict], list[Problem]]:
+    def _records(self, body: bytes) -> tuple[list[dict[str, Any]], list[Problem]]:
         try:
             records = json.loads(body)
         except ValueError:
@@ -205,10 +205,11 @@ def is_error_stand_in(record: object) -> bool:
     )
 
 
-def _unique_by_recall_id(records: list, source: str) -> tuple[list[dict], list[Problem]]:
+def _unique_by_recall_id(records: list[Any], source: str) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Drop repeated RecallIDs (the API can list one recall twice)."""
     seen: set[str] = set()
-    unique, problems = [], []
+    unique: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     for position, record in enumerate(records, start=1):
         recall_id = str(record.get("RecallID") or "") if isinstance(record, dict) else ""
         if not recall_id:
@@ -219,7 +220,7 @@ def _unique_by_recall_id(records: list, source: str) -> tuple[list[dict], list[P
     return unique, problems
 
 
-def parse_records(records: list, source: str) -> tuple[list[Event], list[Problem]]:
+def parse_records(records: list[Any], source: str) -> tuple[list[Event], list[Problem]]:
     """Parse API records, one event per recall number; report the bad ones."""
     events: dict[str, Event] = {}
     problems: list[Problem] = []

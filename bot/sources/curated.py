@@ -71,18 +71,24 @@ def _check(record: Any, fields: dict[str, tuple[type, bool]]) -> dict[str, Any]:
             if required:
                 raise RecordError(name, "missing")
             continue
-        ok = isinstance(value, kind) and not (kind is date and hasattr(value, "hour"))
-        if kind is int and isinstance(value, bool):
-            ok = False
-        if kind is list:
-            ok = ok and all(isinstance(v, str) and v.strip() for v in value)
-        if kind is str:
-            ok = ok and bool(value.strip())
-        if not ok:
+        if not _valid(value, kind):
             raise RecordError(name, f"must be {_TYPE_NAMES[kind]}, got {value!r:.60}")
     if isinstance(record.get("units"), int) and record["units"] < 0:
         raise RecordError("units", "must not be negative")
     return record
+
+
+def _valid(value: object, kind: type) -> bool:
+    """Tell whether a TOML value has a field's type, and is not blank."""
+    if not isinstance(value, kind):
+        return False
+    if (kind is date and hasattr(value, "hour")) or (kind is int and isinstance(value, bool)):
+        return False  # a datetime is a date to Python, and true an int, but neither is here
+    if isinstance(value, list):
+        return all(isinstance(v, str) and v.strip() for v in value)
+    if isinstance(value, str):
+        return bool(value.strip())
+    return True
 
 
 def _recall(r: dict[str, Any]) -> Event:

@@ -118,7 +118,7 @@ def _kept(row: dict[str, Any], organizations: frozenset[str]) -> bool:
     return isinstance(value, str) and plain_text(value).casefold() in organizations
 
 
-def parse_rows(rows: list, source: str, organizations: tuple[str, ...] = (CONSUMER_PRODUCTS,)) -> Parsed:
+def parse_rows(rows: list[Any], source: str, organizations: tuple[str, ...] = (CONSUMER_PRODUCTS,)) -> Parsed:
     """Parse the rows of ``organizations`` (empty: every row), one event per NID; report the bad ones."""
     wanted = frozenset(plain_text(name).casefold() for name in organizations)
     events: dict[str, Event] = {}

@@ -257,7 +257,9 @@ def _date(value: str) -> date | None:
         raise RecordError("product_recall_alert_date", f"not a date: {value!r}") from None
 
 
-def _extra(data: dict[str, Any], details: dict[str, Any], metadata: dict[str, Any], sections: dict) -> dict[str, str]:
+def _extra(
+    data: dict[str, Any], details: dict[str, Any], metadata: dict[str, Any], sections: dict[str, list[Tag]]
+) -> dict[str, str]:
     attachments = [a for a in details.get("attachments") or [] if isinstance(a, dict) and a.get("url")]
     extra = {
         "alert_type": str(metadata.get("product_alert_type") or ""),

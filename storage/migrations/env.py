@@ -1,9 +1,10 @@
 """Alembic environment: migrations run on the engine handed over in ``config.attributes``."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
+import storage.tables  # noqa: F401 - registers the tables in SQLModel.metadata
 from storage.search import declared_by_tables
-from storage.tables import SQLModel
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

@@ -56,7 +56,7 @@ def _backfill(connection: sa.Connection) -> None:
     insert = sa.text(_INSERT[connection.dialect.name])
     after = ""
     while rows := connection.execute(_READ, {"after": after, "limit": _CHUNK}).all():
-        events = [Event.from_dict(json.loads(data)) for _, data in rows]
+        events = [Event.from_dict(json.loads(str(data))) for _, data in rows]
         connection.execute(insert, [{"event_id": e.id, **document(e)} for e in events])
         after = rows[-1][0]
 

@@ -1,0 +1,93 @@
+"""The service container every entry point, checker, worker and adapter holds: the database and a clock.
+
+The core owns every state change. An adapter reports what its platform said (this chat
+blocked us, this group moved, the commands were published) by calling a method here and
+never writes storage itself, so each decision is made once for every platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.events import Destination
+from bot.matching import Vocabulary
+from storage import outbox, repo
+from storage.db import writer
+from storage.leader import Leadership
+
+LIVE_READ_AT = "live_read_at"  # meta: when a pass last read at least one source
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Core:
+    """What every command needs: the database and a clock. Adapters hold one each."""
+
+    engine: Engine
+    clock: Callable[[], datetime] = utcnow
+    _vocabulary: Vocabulary | None = field(default=None, repr=False)
+    _vocabulary_version: str | None = field(default=None, repr=False)
+
+    def session(self, *, write: bool = False) -> Session:
+        """Open a session; the caller commits. A session that will write says so (``write``)."""
+        return Session(self._writer if write else self.engine, expire_on_commit=False)
+
+    @cached_property
+    def _writer(self) -> Engine:
+        return writer(self.engine)  # made once: every settle and heartbeat opens a writer session
+
+    def vocabulary(self, session: Session) -> Vocabulary:
+        """Return the vocabulary, reloaded when the dataset changed, with when live data was last read."""
+        meta = repo.meta_values(session, ["dataset_version", LIVE_READ_AT])
+        version = meta.get("dataset_version")
+        if self._vocabulary is None or version != self._vocabulary_version:
+            self._vocabulary = Vocabulary.load(session)
+            self._vocabulary_version = version
+        self._vocabulary.live_read_at = meta.get(LIVE_READ_AT)
+        return self._vocabulary
+
+    # --- what adapters report -----------------------------------------------------
+
+    def destination_gone(self, dest: Destination, reason: str) -> None:
+        """The platform says the bot can no longer post there (removed, kicked): pause its alerts."""
+        with self.session(write=True) as session:
+            outbox.pause_destination(session, dest, reason, self.clock())
+            session.commit()
+
+    def destination_back(self, dest: Destination) -> bool:
+        """The bot may post there again (added back, a /start): resume its alerts; True if it was paused."""
+        with self.session(write=True) as session:
+            resumed = outbox.resume_destination(session, dest)
+            session.commit()
+        return resumed
+
+    def destination_moved(self, old: Destination, new_chat_id: int) -> None:
+        """The chat has a new address (a Telegram group became a supergroup): move what it follows there."""
+        with self.session(write=True) as session:
+            outbox.readdress(session, old, new_chat_id)
+            session.commit()
+
+    def recalled(self, name: str) -> str | None:
+        """Return a value an adapter asked the core to keep (a published commands digest, login times)."""
+        with self.session() as session:
+            return repo.get_meta(session, name)
+
+    def remember(self, name: str, value: str) -> None:
+        """Keep a small value for an adapter, shared by every instance on the database."""
+        with self.session(write=True) as session:
+            repo.set_meta(session, name, value)
+            session.commit()
+
+    def lock(self, name: str) -> Leadership:
+        """Return the named lock that only one instance on the database holds at a time."""
+        return Leadership(self.engine, name)
