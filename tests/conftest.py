@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from bot.alerts import alert_keys
 from bot.commands import Core
@@ -72,6 +74,42 @@ async def eventually(condition: Callable[[], object], timeout: float = 10.0, eve
     while not (await result if inspect.isawaitable(result := condition()) else result):
         assert time.monotonic() < deadline, "timed out waiting"
         await asyncio.sleep(every)
+
+
+def query_plan(session: Session, run: Callable[[], Any]) -> tuple[Any, str]:
+    """Run ``run()``, which sends one statement on ``session``; return its result and the database's plan of it.
+
+    The plan is of the very statement and parameters the code sent (caught on their way to
+    the driver), asked on the same transaction: `EXPLAIN QUERY PLAN` on SQLite (one detail
+    line a step), `EXPLAIN` on PostgreSQL (its text lines).
+    """
+    connection = session.connection()
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _executemany) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        result = run()
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    [(statement, parameters)] = sent
+    explain = "EXPLAIN " if connection.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    rows = connection.exec_driver_sql(explain + statement, parameters).all()
+    return result, "\n".join(str(row[-1]) for row in rows)
+
+
+def follows(core: Core, platform: str, chat_id: int) -> list[tuple[str, str]]:
+    """Return the (key type, key) pairs a chat follows, oldest first."""
+    with core.session() as session:
+        return [(r.key_type, r.key) for r in repo.list_subscriptions(session, Destination(platform, chat_id))]
+
+
+def paused(core: Core, platform: str, chat_id: int) -> str | None:
+    """Return why a chat's alerts are paused, or None."""
+    with core.session() as session:
+        return outbox.paused_reason(session, Destination(platform, chat_id))
 
 
 def slice_records() -> list[dict]:
@@ -205,6 +243,12 @@ def engine(request, tmp_path):
 
 
 @pytest.fixture
+def clock() -> Clock:
+    """A clock standing at NOW until the test moves it."""
+    return Clock(NOW)
+
+
+@pytest.fixture
 def core(loaded_db, tmp_path) -> Core:
     """A core on a private copy of the loaded test database."""
     path = tmp_path / "recallbot.db"
@@ -220,6 +264,27 @@ async def bot_api():
     from tests.fake_telegram import FakeBotApi
 
     server = FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def discord_globals(monkeypatch):
+    """Restore discord.py's process-wide REST and gateway URLs (which start-up sets) after the test."""
+    import discord
+
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+
+
+@pytest.fixture
+async def discord_server(discord_globals):
+    """A fake Discord server on 127.0.0.1 (tests/fake_discord.py)."""
+    from tests.fake_discord import FakeDiscord
+
+    server = FakeDiscord()
     await server.start()
     yield server
     await server.stop()

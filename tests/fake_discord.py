@@ -31,6 +31,7 @@ ALERTS = 910000000000000012  # a second channel, for the channel option
 ADMIN = {"id": "920000000000000001", "username": "admin", "discriminator": "0", "avatar": None, "global_name": "Ada"}
 MEMBER = {"id": "920000000000000002", "username": "member", "discriminator": "0", "avatar": None, "global_name": "Mo"}
 DM_CHANNEL = 930000000000000001
+MANAGE_CHANNELS = 1 << 4
 MANAGE_GUILD = 1 << 5
 SEND_MESSAGES = (1 << 10) | (1 << 11)  # view channel, send messages
 EVERY_PERMISSION = (1 << 50) - 1

@@ -2,7 +2,8 @@
 
 Alerts go to a sink file that, like Discord with a message nonce, drops a
 repeat of a delivery id it already holds (and counts it). The process exits
-when no alert is left to send, or dies when the test kills it.
+when no alert is left to send (with an AssertionError if that takes over two
+minutes, as long as the tests wait for it), or dies when the test kills it.
 
 Usage: python -m tests.fanout_worker DATABASE_URL SINK_FILE
 
@@ -29,6 +30,7 @@ from bot.runtime import running
 from storage import outbox
 from storage.db import make_engine
 from storage.tables import DeliveryRow
+from tests.conftest import eventually
 
 
 class Sink:
@@ -78,12 +80,14 @@ def report_recovery(what: str, seconds: float, repeats: int | None = None) -> No
 
 async def main(url: str, sink: Path) -> None:
     core = Core(make_engine(url))
+
+    def drained() -> bool:
+        with core.session() as session:
+            return outbox.queue_depth(session) == 0
+
     async with running(Config(storage=StorageConfig(url)), core, {"sink": Sink(sink)}):
-        while True:
-            await asyncio.sleep(0.2)
-            with core.session() as session:
-                if outbox.queue_depth(session) == 0:
-                    return
+        # Exits non-zero (AssertionError) if the alerts are not all sent within the time the tests wait for it.
+        await eventually(drained, timeout=120, every=0.2)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import CPSC_URL, load_config
+from bot.config import CPSC_URL, SourceConfig, load_config
 from bot.errors import ConfigError
 
 
@@ -94,6 +94,44 @@ def test_environment_overrides_the_file(tmp_path):
     assert config.telegram.token == "123:secret-token"
     assert config.storage.url == "sqlite:///other.db"
     assert "secret-token" not in repr(config)
+
+
+def test_a_source_can_be_set_through_the_environment_alone():
+    env = {
+        "RECALLBOT_SOURCES__0__KIND": "uk_opss",
+        "RECALLBOT_SOURCES__0__BASE_URL": "http://127.0.0.1:9/uk",
+        "RECALLBOT_SOURCES__0__FIRST_COUNT": "5",
+    }
+    assert load_config(None, environ=env).sources == (
+        SourceConfig(kind="uk_opss", base_url="http://127.0.0.1:9/uk", options=(("first_count", 5), ("delay", 0.0))),
+    )
+
+
+def test_the_environment_overrides_one_key_of_a_file_source(tmp_path):
+    path = write(tmp_path, "[[sources]]\nkind = 'uk_opss'\nbase_url = 'http://127.0.0.1:9/a'\nfirst_count = 10\n")
+    env = {"RECALLBOT_SOURCES__0__BASE_URL": "http://127.0.0.1:9/b"}  # N counts from 0: the first [[sources]]
+    assert load_config(path, environ=env).sources == (
+        SourceConfig(kind="uk_opss", base_url="http://127.0.0.1:9/b", options=(("first_count", 10), ("delay", 0.0))),
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"RECALLBOT_SOURCES__0__KIND": "uk_opss", "RECALLBOT_SOURCES__0__BASEURL": "http://127.0.0.1:9"},
+            "[[sources]] #1 has unknown key 'baseurl' for kind uk_opss; did you mean 'base_url'?",
+        ),
+        (
+            {"RECALLBOT_SOURCES__FIRST__KIND": "uk_opss"},
+            "RECALLBOT_SOURCES__FIRST__KIND is not understood; use RECALLBOT_SOURCES__<N>__<KEY>.",
+        ),
+    ],
+)
+def test_an_unknown_source_key_in_the_environment_gives_one_sentence(env, expected):
+    with pytest.raises(ConfigError) as error:
+        load_config(None, environ=env)
+    assert str(error.value) == expected
 
 
 def test_config_path_from_environment(tmp_path):

@@ -18,7 +18,7 @@ from bot.dataset import store_events
 from bot.events import Destination
 from storage import outbox
 from storage.db import make_engine, migrate
-from tests.conftest import slice_event, subscribe_and_queue
+from tests.conftest import eventually, slice_event, subscribe_and_queue
 from tests.fanout_worker import held_leases, report_recovery
 
 CHATS = 300
@@ -33,7 +33,7 @@ def delivered(sink) -> set[int]:
     return {json.loads(line)["chat"] for line in sink.read_text().splitlines()}
 
 
-def test_sigkill_mid_fanout_then_restart_delivers_each_alert_exactly_once(tmp_path, capsys):
+async def test_sigkill_mid_fanout_then_restart_delivers_each_alert_exactly_once(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'recallbot.db'}"
     engine = make_engine(url)
     migrate(engine)
@@ -47,11 +47,11 @@ def test_sigkill_mid_fanout_then_restart_delivers_each_alert_exactly_once(tmp_pa
 
     sink = tmp_path / "sink.jsonl"
     first = harness(url, sink)
-    deadline = time.monotonic() + 60
-    while (not sink.exists() or sink.read_text().count("\n") < 60) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
+    try:
+        await eventually(lambda: sink.exists() and sink.read_text().count("\n") >= 60, timeout=60)
+    finally:  # killed part way (or, had it never got there, killed anyway: no process outlives the test)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
     before_restart = sink.read_text().count("\n")
     with core.session() as session:
         assert 0 < outbox.queue_depth(session) < CHATS  # killed part way
@@ -60,8 +60,11 @@ def test_sigkill_mid_fanout_then_restart_delivers_each_alert_exactly_once(tmp_pa
 
     restarted = time.monotonic()
     second = harness(url, sink)
-    while len(delivered(sink)) < CHATS and second.poll() is None:
-        time.sleep(0.02)
+    try:
+        await eventually(lambda: len(delivered(sink)) >= CHATS or second.poll() is not None, timeout=120)
+    except AssertionError:
+        second.kill()
+        raise
     recovery = time.monotonic() - restarted
     assert second.wait(timeout=120) == 0
     # Start-up released the dead process's claims: it did not wait for their leases to end.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -13,9 +13,9 @@ from bot.delivery import MAX_ATTEMPTS, PAUSE_AFTER, DeliveryWorker, Limits, Outc
 from bot.events import Alert, Destination
 from storage import outbox, repo
 from storage.tables import DeliveryRow
-from tests.conftest import Clock, core_with_alerts
+from tests.conftest import NOW, core_with_alerts
 
-T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
+T0 = NOW  # where the clock fixture starts
 
 
 class ScriptedNotifier:
@@ -42,11 +42,6 @@ class ScriptedNotifier:
         if answer.kind is OutcomeKind.SENT:
             self.sent.append(alert)
         return answer
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
 
 
 @pytest.fixture

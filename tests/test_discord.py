@@ -6,10 +6,10 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
-import discord
 import pytest
 
 from bot import messages
@@ -21,10 +21,20 @@ from bot.events import Alert, Destination
 from bot.matching import MAX_QUERY
 from notifiers import discord_bot
 from notifiers.discord_lifecycle import connect_delay, discord_running
-from storage import outbox, repo
+from storage import outbox
 from storage.leader import Leadership
 from tests import fake_discord
-from tests.conftest import NOW, Clock, clean_env, eventually, slice_event, start_recallbot, subscribe_and_queue
+from tests.conftest import (
+    NOW,
+    Clock,
+    clean_env,
+    eventually,
+    follows,
+    paused,
+    slice_event,
+    start_recallbot,
+    subscribe_and_queue,
+)
 from tests.fake_discord import ADMIN, ALERTS, DM_CHANNEL, GENERAL, GUILD_ID, MEMBER, SEND_MESSAGES, FakeDiscord
 from tests.test_leader import end_lock_session, two_instances
 
@@ -32,15 +42,9 @@ FAST = {"gateway_retry": 0.5, "gateway_check": 0.1}  # lock timing for tests wit
 
 
 @pytest.fixture
-async def server(monkeypatch):
+def server(discord_server):
     """A fake Discord server; discord.py's process-wide URLs are restored afterwards."""
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
+    return discord_server
 
 
 def config(server: FakeDiscord, **overrides) -> DiscordConfig:
@@ -54,16 +58,6 @@ async def discord_bot_running(server, core):
     async with discord_running(config(server, command_guild_id=GUILD_ID), core) as notifier:
         await asyncio.wait_for(server.ready.wait(), 10)
         yield notifier
-
-
-def follows(core, channel_id: int) -> list[tuple[str, str]]:
-    with core.session() as session:
-        return [(r.key_type, r.key) for r in repo.list_subscriptions(session, Destination("discord", channel_id))]
-
-
-def paused(core, channel_id: int) -> str | None:
-    with core.session() as session:
-        return outbox.paused_reason(session, Destination("discord", channel_id))
 
 
 def alerts_channel_option() -> dict:
@@ -119,8 +113,8 @@ async def test_an_admin_subscribes_another_channel(server, discord_bot_running, 
     options = {"name": "Anker", "type": "brand", "channel": str(ALERTS)}
     answer = await server.answer(await server.slash("subscribe", options, resolved=alerts_channel_option()))
     assert answer["data"]["content"].startswith(f"<#{ALERTS}>: Done: this chat now follows brand Anker.")
-    assert follows(core, ALERTS) == [("brand", "anker")]
-    assert follows(core, GENERAL) == []
+    assert follows(core, "discord", ALERTS) == [("brand", "anker")]
+    assert follows(core, "discord", GENERAL) == []
 
 
 async def test_a_member_without_manage_server_is_refused(server, discord_bot_running, core):
@@ -128,22 +122,32 @@ async def test_a_member_without_manage_server_is_refused(server, discord_bot_run
     answer = await server.answer(interaction)
     assert answer["data"]["content"] == messages.SERVER_MANAGE_ONLY
     assert answer["data"]["flags"] == 64  # only the member sees it
-    assert follows(core, GENERAL) == []
+    assert follows(core, "discord", GENERAL) == []
 
 
 async def test_a_subscribe_button_is_permission_checked(server, discord_bot_running, core):
     refused = await server.answer(await server.press("recallbot:subscribe model PAC20-272", permissions=SEND_MESSAGES))
     assert refused["data"]["content"] == messages.SERVER_MANAGE_ONLY
-    assert follows(core, GENERAL) == []
+    assert follows(core, "discord", GENERAL) == []
     done = await server.answer(await server.press("recallbot:subscribe model PAC20-272", user=ADMIN))
     assert done["data"]["content"].startswith("Done: this chat now follows model PAC20-272.")
-    assert follows(core, GENERAL) == [("model", "PAC20272")]
+    assert follows(core, "discord", GENERAL) == [("model", "PAC20272")]
+
+
+async def test_a_subscribe_button_pressed_by_a_channel_manager_without_manage_server_is_refused(
+    server, discord_bot_running, core
+):
+    channel_manager = SEND_MESSAGES | fake_discord.MANAGE_CHANNELS  # Manage Channels, not Manage Server
+    press = await server.press("recallbot:subscribe brand Romoss", user=MEMBER, permissions=channel_manager)
+    refused = await server.answer(press)
+    assert (refused["data"]["content"], refused["data"]["flags"]) == (messages.SERVER_MANAGE_ONLY, 64)
+    assert follows(core, "discord", GENERAL) == []
 
 
 async def test_in_a_dm_subscribe_acts_on_the_person(server, discord_bot_running, core):
     answer = await server.answer(await server.slash("subscribe", {"name": "A1263"}, user=MEMBER, dm=True))
     assert answer["data"]["content"].startswith("Done: this chat now follows model A1263.")
-    assert follows(core, DM_CHANNEL) == [("model", "A1263")]
+    assert follows(core, "discord", DM_CHANNEL) == [("model", "A1263")]
     listed = await server.answer(await server.slash("subscriptions", user=MEMBER, dm=True))
     assert listed["data"]["content"] == "This chat follows:\n- model A1263"
 
@@ -152,7 +156,7 @@ async def test_in_a_dm_the_channel_option_gets_a_sentence(server, discord_bot_ru
     options = {"name": "A1263", "channel": str(ALERTS)}
     answer = await server.answer(await server.slash("subscribe", options, dm=True, resolved=alerts_channel_option()))
     assert answer["data"]["content"] == messages.DM_NO_CHANNEL
-    assert follows(core, ALERTS) == follows(core, DM_CHANNEL) == []
+    assert follows(core, "discord", ALERTS) == follows(core, "discord", DM_CHANNEL) == []
 
 
 async def test_a_channel_that_is_not_a_text_channel_gets_a_sentence(server, discord_bot_running, core):
@@ -162,7 +166,7 @@ async def test_a_channel_that_is_not_a_text_channel_gets_a_sentence(server, disc
         await server.slash("subscribe", {"name": "A1263", "channel": str(voice)}, resolved=resolved)
     )
     assert answer["data"]["content"] == messages.CHANNEL_NOT_USABLE
-    assert follows(core, voice) == []
+    assert follows(core, "discord", voice) == []
 
 
 async def test_a_slow_answer_is_deferred_then_followed_up(server, discord_bot_running, monkeypatch):
@@ -210,7 +214,7 @@ async def test_a_channel_that_lost_its_permissions_is_paused(server, discord_bot
     for _ in range(3):  # gone three times in a row: paused
         await worker.drain()
         core.clock.advance(hours=1)
-    assert "50013" in paused(core, ALERTS)
+    assert "50013" in paused(core, "discord", ALERTS)
     with core.session() as session:
         [delivery] = outbox.deliveries_for(session, dest)
     assert delivery.status == "gone"
@@ -218,7 +222,7 @@ async def test_a_channel_that_lost_its_permissions_is_paused(server, discord_bot
     del server.failures[ALERTS]  # permissions fixed; subscribing there again resumes the channel
     options = {"name": "A1263", "channel": str(ALERTS)}
     await server.answer(await server.slash("subscribe", options, resolved=alerts_channel_option()))
-    assert paused(core, ALERTS) is None
+    assert paused(core, "discord", ALERTS) is None
 
 
 async def test_removal_from_the_server_pauses_its_channels(server, discord_bot_running, core, caplog):
@@ -226,12 +230,12 @@ async def test_removal_from_the_server_pauses_its_channels(server, discord_bot_r
     await eventually(lambda: "Discord: connected as RecallBot (servers: 1)" in caplog.text)  # the start-up is over
     await server.answer(await server.slash("subscribe", {"name": "Anker"}))
     await server.remove_from_guild()
-    await eventually(lambda: paused(core, GENERAL))
-    assert paused(core, GENERAL) == f"the bot was removed from the server Power bank owners ({GUILD_ID})"
-    assert paused(core, ALERTS) is not None
+    await eventually(lambda: paused(core, "discord", GENERAL))
+    assert paused(core, "discord", GENERAL) == f"the bot was removed from the server Power bank owners ({GUILD_ID})"
+    assert paused(core, "discord", ALERTS) is not None
     await server.add_to_guild()  # invited back
-    await eventually(lambda: not paused(core, GENERAL))
-    assert (paused(core, GENERAL), paused(core, ALERTS)) == (None, None)
+    await eventually(lambda: not paused(core, "discord", GENERAL))
+    assert (paused(core, "discord", GENERAL), paused(core, "discord", ALERTS)) == (None, None)
 
 
 async def test_the_unsubscribe_button_under_an_alert_is_for_server_managers(server, discord_bot_running, core):
@@ -244,7 +248,7 @@ async def test_the_unsubscribe_button_under_an_alert_is_for_server_managers(serv
     assert (button["label"], button["custom_id"]) == ("Unsubscribe Anker", "recallbot:unsubscribe brand Anker")
     done = await server.answer(await server.press(button["custom_id"]))
     assert done["data"]["content"] == "Done: this chat no longer follows Anker."
-    assert follows(core, GENERAL) == []
+    assert follows(core, "discord", GENERAL) == []
 
 
 async def test_commands_are_synced_to_the_test_server_only_when_changed(server, core):
@@ -291,6 +295,23 @@ async def test_commands_refused_by_the_server_stop_start_up_with_one_sentence(se
         f"server {GUILD_ID} refused the slash commands (403 50001: Missing Access). "
         "Is the bot in that server, invited with the applications.commands scope?"
     )
+
+
+async def test_an_unreachable_api_stops_start_up_with_one_sentence(discord_globals, core):
+    with socket.socket() as nobody:  # bound but never listening: a connection to it is refused
+        nobody.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{nobody.getsockname()[1]}/api/v10"
+
+        async def start() -> None:
+            async with discord_running(DiscordConfig(token=fake_discord.TOKEN, api_base_url=url), core):
+                pass
+
+        with pytest.raises(StartupError) as unreachable:
+            await asyncio.wait_for(start(), timeout=60)  # generous: discord.py may retry before it gives up
+    sentence = str(unreachable.value)
+    assert sentence.startswith(f"Could not reach the Discord API at {url} (")
+    assert sentence.endswith("). Is the network up, and is [discord] api_base_url right?")
+    assert "\n" not in sentence
 
 
 def test_gateway_logins_back_off_in_a_crash_loop():
@@ -392,6 +413,8 @@ async def test_one_instance_holds_the_gateway_and_another_takes_over(server, pg_
             await second.enter_async_context(discord_running(settings, Core(other), **FAST))
             answer = await server.answer(await server.slash("help"))
             assert answer["data"]["content"] == messages.DISCORD_HELP
+            # Time passes on purpose: were the second instance to connect too (it tries for the
+            # lock every 0.5 s), it would have identified by now. Nothing signals an absence.
             await asyncio.sleep(0.5)
             assert server.identifies == 1  # the second instance only delivers
             await first.aclose()  # the gateway holder goes away; the other one connects

@@ -25,7 +25,7 @@ from notifiers.discord_render import (
 )
 from tests import fake_discord
 from tests.conftest import slice_event, slice_records
-from tests.fake_discord import ALERTS, GENERAL, FakeDiscord
+from tests.fake_discord import ALERTS, GENERAL
 
 
 class Ticks:
@@ -37,13 +37,10 @@ class Ticks:
 
 
 @pytest.fixture
-async def server(monkeypatch):
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    fake = FakeDiscord()
-    await fake.start()
-    discord.http.Route.BASE = fake.api_base_url
-    yield fake
-    await fake.stop()
+def server(discord_server):
+    """A fake Discord server, the one discord.py's REST calls go to (restored afterwards by discord_server)."""
+    discord.http.Route.BASE = discord_server.api_base_url
+    return discord_server
 
 
 @pytest.fixture

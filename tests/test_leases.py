@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -14,9 +14,9 @@ from bot.delivery import DeliveryWorker, Limits, Outcome
 from bot.events import Alert, Destination
 from storage import outbox
 from storage.tables import DeliveryRow
-from tests.conftest import Clock, core_with_alerts, eventually, slice_event, subscribe_and_queue
+from tests.conftest import NOW, core_with_alerts, eventually, slice_event, subscribe_and_queue
 
-T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
+T0 = NOW  # where the clock fixture starts
 LEASE = timedelta(seconds=60)
 
 
@@ -39,11 +39,6 @@ class HeldNotifier:
         await self.release.wait()
         self.sent.append(alert.destination.chat_id)
         return Outcome.sent()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -18,7 +17,7 @@ from bot.pacing import MARGIN, Pacer
 from notifiers.discord_notifier import classify
 from notifiers.telegram_bot import TelegramNotifier
 from tests import fake_telegram
-from tests.conftest import Clock, slice_event, subscribe_and_queue
+from tests.conftest import Clock, eventually, slice_event, subscribe_and_queue
 from tests.fake_telegram import FakeBotApi
 
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
@@ -167,12 +166,13 @@ async def test_the_worker_learns_a_limit_lower_than_its_budget(sqlite_engine):
     chats = set(range(1, 41))
     subscribe_and_queue(core, event, [Destination("telegram", chat) for chat in chats], "brand", "anker", "Anker", now)
     worker = DeliveryWorker(core, {"telegram": TelegramNotifier(bot)})
+
+    async def drained_to_every_chat() -> bool:
+        await worker.drain()
+        return {p["chat_id"] for p in api.sent()} == chats
+
     try:
-        for _ in range(200):
-            await worker.drain()
-            if {p["chat_id"] for p in api.sent()} == chats:
-                break
-            await asyncio.sleep(0.1)
+        await eventually(drained_to_every_chat, timeout=30, every=0.1)
     finally:
         await bot.shutdown()
         await api.stop()

@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 
-from tests.conftest import RECALLBOT, clean_env
+from tests.conftest import RECALLBOT, clean_env, eventually
 
 NEW_RECALL = """
 [[recall]]
@@ -67,7 +67,7 @@ class Process:
             self.proc.kill()
 
 
-def test_console_mode_alerts_a_subscriber_when_a_curated_file_gains_a_recall(tmp_path):
+async def test_console_mode_alerts_a_subscriber_when_a_curated_file_gains_a_recall(tmp_path):
     curated = tmp_path / "extra.toml"
     curated.write_text('[[recall]]\nid = "zapco-1"\nbrand = "Zapco"\nproduct = "Zapco ZP-100"\nsource = "test"\n')
     (tmp_path / "config.toml").write_text(
@@ -81,14 +81,13 @@ def test_console_mode_alerts_a_subscriber_when_a_curated_file_gains_a_recall(tmp
         curated.write_text(curated.read_text() + NEW_RECALL.format(today=time.strftime("%Y-%m-%d")))
         bot.wait_for("*** New recall")
         bot.wait_for("Why: you follow brand Zapco")
-        for _ in range(50):  # the alert is printed a moment before it is recorded as sent
+
+        def nothing_waiting() -> bool:  # the alert is printed a moment before it is recorded as sent
             mark = len(bot.seen)
             bot.send("/status")
-            if "Alerts waiting to be sent: 0." in bot.wait_for("Alerts waiting to be sent:", after=mark):
-                break
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the alert stayed in the queue")
+            return "Alerts waiting to be sent: 0." in bot.wait_for("Alerts waiting to be sent:", after=mark)
+
+        await eventually(nothing_waiting, timeout=20, every=0.2)
     finally:
         code = bot.stop()
     assert code == 0

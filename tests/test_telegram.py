@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import time
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
@@ -20,7 +19,15 @@ from notifiers.telegram_bot import telegram_running
 from storage import outbox, repo
 from storage.leader import Leadership
 from tests import fake_telegram
-from tests.conftest import clean_env, eventually, slice_event, start_recallbot, subscribe_and_queue
+from tests.conftest import (
+    clean_env,
+    eventually,
+    follows,
+    paused,
+    slice_event,
+    start_recallbot,
+    subscribe_and_queue,
+)
 from tests.test_leader import end_lock_session, two_instances
 
 GROUP = -1001234567890
@@ -41,11 +48,6 @@ def config(api) -> TelegramConfig:
 async def telegram(api, core):
     async with telegram_running(config(api), core) as notifier:
         yield notifier
-
-
-def follows(core, chat_id: int) -> list[tuple[str, str]]:
-    with core.session() as session:
-        return [(r.key_type, r.key) for r in repo.list_subscriptions(session, Destination("telegram", chat_id))]
 
 
 async def test_start_up_registers_the_command_menu(api, telegram):
@@ -93,11 +95,11 @@ async def test_in_a_group_anyone_checks_but_only_admins_subscribe(api, telegram,
     api.push_message(GROUP, "/subscribe brand Anker", user_id=MEMBER, chat_type="supergroup")
     await eventually(lambda: len(api.sent(GROUP)) == 2)
     assert api.sent(GROUP)[1]["text"] == messages.GROUP_ADMIN_ONLY
-    assert follows(core, GROUP) == []
+    assert follows(core, "telegram", GROUP) == []
     api.push_message(GROUP, "/subscribe@RecallBot brand Anker", user_id=ADMIN, chat_type="supergroup")
     await eventually(lambda: len(api.sent(GROUP)) >= 3)
     assert api.sent(GROUP)[2]["text"].startswith("Done: this chat now follows brand Anker.")
-    assert follows(core, GROUP) == [("brand", "anker")]
+    assert follows(core, "telegram", GROUP) == [("brand", "anker")]
 
 
 async def test_a_button_press_runs_its_command_and_is_answered(api, telegram, core):
@@ -106,7 +108,19 @@ async def test_a_button_press_runs_its_command_and_is_answered(api, telegram, co
     [answer] = [c for c in api.calls if c.method == "answerCallbackQuery"]
     assert answer.params["callback_query_id"] == query
     assert answer.params["text"].startswith("Done: this chat now follows model PAC20-272.")
-    assert follows(core, 5) == [("model", "PAC20272")]
+    assert follows(core, "telegram", 5) == [("model", "PAC20272")]
+
+
+async def test_in_a_group_a_members_subscribe_button_is_refused(api, telegram, core):
+    api.members[(GROUP, ADMIN)] = "administrator"  # the group has an admin; the one pressing is not
+    query = api.push_callback(GROUP, "subscribe brand Anker", user_id=MEMBER, chat_type="supergroup")
+    await eventually(lambda: api.sent(GROUP))
+    [asked] = [c.params for c in api.calls if c.method == "getChatMember"]
+    assert (int(asked["chat_id"]), int(asked["user_id"])) == (GROUP, MEMBER)
+    [answer] = [c.params for c in api.calls if c.method == "answerCallbackQuery"]
+    assert (answer["callback_query_id"], answer["text"]) == (query, messages.GROUP_ADMIN_ONLY)
+    assert [m["text"] for m in api.sent(GROUP)] == [messages.GROUP_ADMIN_ONLY]
+    assert follows(core, "telegram", GROUP) == []
 
 
 async def test_a_new_recall_alerts_subscribed_chats_and_honours_retry_after(api, telegram, core):
@@ -127,23 +141,18 @@ async def test_a_new_recall_alerts_subscribed_chats_and_honours_retry_after(api,
 
 async def test_a_kicked_update_pauses_the_chat_at_once(api, telegram, core):
     api.push_kicked(GROUP)
-    await eventually(lambda: paused(core, GROUP))
-    assert "removed" in paused(core, GROUP)
-
-
-def paused(core, chat_id):
-    with core.session() as session:
-        return outbox.paused_reason(session, Destination("telegram", chat_id))
+    await eventually(lambda: paused(core, "telegram", GROUP))
+    assert "removed" in paused(core, "telegram", GROUP)
 
 
 async def test_a_migrated_group_keeps_its_subscriptions(api, telegram, core):
     old, new = -4001, -1004001
     api.members[(old, ADMIN)] = "creator"
     api.push_message(old, "/subscribe brand Anker", user_id=ADMIN, chat_type="group")
-    await eventually(lambda: follows(core, old))
+    await eventually(lambda: follows(core, "telegram", old))
     api.push_migration(old, new)
-    await eventually(lambda: follows(core, new))
-    assert follows(core, old) == []
+    await eventually(lambda: follows(core, "telegram", new))
+    assert follows(core, "telegram", old) == []
 
 
 async def test_an_upgrade_to_a_supergroup_merges_quietly_into_what_it_already_follows(api, core):
@@ -154,13 +163,13 @@ async def test_an_upgrade_to_a_supergroup_merges_quietly_into_what_it_already_fo
         session.commit()
     async with telegram_running(config(api), core):
         api.push_migration(old, new)  # the old group's migrate_to message, then the supergroup's migrate_from one
-        await eventually(lambda: sorted(follows(core, new)) == [("brand", "anker"), ("model", "A1263")])
+        await eventually(lambda: sorted(follows(core, "telegram", new)) == [("brand", "anker"), ("model", "A1263")])
         api.push_message(new, "/help", chat_type="supergroup")
         await eventually(lambda: api.sent(new))  # so both service messages were fetched before it
     # Leaving waits until every fetched update is handled, an apology for one included.
     assert [m["chat_id"] for m in api.sent() if m["text"] == messages.INTERNAL_ERROR] == []
     assert len(api.sent(new)) == 1 and api.sent(old) == []
-    assert follows(core, old) == []
+    assert follows(core, "telegram", old) == []
 
 
 def test_a_bad_token_stops_start_up_with_one_sentence(tmp_path):
@@ -193,12 +202,16 @@ async def run_process(tmp_path, server, *, token, until_sent, env=None):
         environ["RECALLBOT_TELEGRAM__API_BASE_URL"] = server.base_url
     environ.update(env or {})
     proc = await start_recallbot("run", cwd=tmp_path, env=environ)
-    if until_sent is not None:
-        deadline = time.monotonic() + 60
-        while not server.sent(until_sent) and proc.returncode is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    try:
+        if until_sent is not None:
+            await eventually(lambda: server.sent(until_sent) or proc.returncode is not None, timeout=60, every=0.05)
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    finally:
+        if proc.returncode is None:  # the test failed waiting: leave no process behind
+            proc.kill()
+            await proc.wait()
     return proc.returncode, out.decode()
 
 
@@ -221,6 +234,8 @@ async def test_only_one_instance_polls_and_another_takes_over(api, pg_engine):
             await second.enter_async_context(telegram_running(config(api), Core(other), **FAST))
             api.push_message(5, "/help")
             await eventually(lambda: api.sent(5))
+            # Time passes on purpose: were the second instance polling too (it tries for the lock
+            # every 0.5 s), /help would be answered twice by now. Nothing signals an absence.
             await asyncio.sleep(0.5)
             assert len(api.sent(5)) == 1
             await first.aclose()  # the polling instance goes away; the other one takes over
