@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
+from discord.utils import MISSING  # "not given": a follow-up of embeds only has no content
 
 from bot import messages
 from bot.commands import MUTATING, dispatch
@@ -60,7 +61,7 @@ class DiscordHandlers:
 
     async def handle_interaction(self, interaction: discord.Interaction) -> None:
         """A button press under a reply or an alert: run the command the button names."""
-        custom_id = (interaction.data or {}).get("custom_id", "")
+        custom_id = str(dict(interaction.data or {}).get("custom_id", ""))
         if interaction.type is not discord.InteractionType.component or not custom_id.startswith(BUTTON_PREFIX):
             return
         command, _, args = custom_id.removeprefix(BUTTON_PREFIX).partition(" ")
@@ -101,14 +102,22 @@ class DiscordHandlers:
         pages = reply_pages(reply)
         for n, page in enumerate(pages, start=1):
             view = buttons_view(reply.buttons) if n == len(pages) else None
-            extra = {"view": view} if view else {}
-            if interaction.response.is_done():
+            content = page.content or None
+            if interaction.response.is_done() and view is not None:
                 await interaction.followup.send(
-                    page.content or None, embeds=page.embeds, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, **extra
+                    content or MISSING, embeds=page.embeds, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, view=view
+                )
+            elif interaction.response.is_done():
+                await interaction.followup.send(
+                    content or MISSING, embeds=page.embeds, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
+                )
+            elif view is not None:
+                await interaction.response.send_message(
+                    content, embeds=page.embeds, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, view=view
                 )
             else:
                 await interaction.response.send_message(
-                    page.content or None, embeds=page.embeds, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, **extra
+                    content, embeds=page.embeds, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
                 )
 
     async def handle_error(self, interaction: discord.Interaction, error: Exception) -> None:
@@ -162,7 +171,7 @@ def subscription_command(
         kind: Choice[str] | None = None,
         channel: discord.TextChannel | None = None,
     ) -> None:
-        await handlers.handle_subscription(interaction, command, name, kind and kind.value, channel)
+        await handlers.handle_subscription(interaction, command, name, kind.value if kind else None, channel)
 
     return app_commands.Command(name=command, description=description, callback=callback)
 

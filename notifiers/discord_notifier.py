@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import aiohttp
 import discord
+from discord.utils import MISSING  # "not given"
 
 from bot.delivery import Limits, Outcome, OutcomeKind
 from bot.events import Alert
@@ -146,7 +147,7 @@ class DiscordNotifier:
                 embeds=page.embeds,
                 nonce=str(alert.id),  # Discord drops a second message with the same nonce (a retry after a crash)
                 allowed_mentions=NO_MENTIONS,
-                view=self._buttons,
+                view=self._buttons or MISSING,
             )
         except (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as error:
             return classify(error)

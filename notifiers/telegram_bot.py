@@ -43,6 +43,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    Updater,
     filters,
 )
 from telegram.request import HTTPXRequest
@@ -240,25 +241,33 @@ class TelegramHandlers:
         command = text.lstrip("/").split(maxsplit=1)[0].split("@")[0].lower() if text.strip() else ""
         if not await self._allowed(update, command):
             return Reply(messages.GROUP_ADMIN_ONLY)
-        dest = Destination(PLATFORM, update.effective_chat.id)
-        return await asyncio.to_thread(dispatch, self.core, dest, text)
+        chat = update.effective_chat
+        if chat is None:  # the handlers below are registered only for updates that come from a chat
+            raise ValueError(f"an update without a chat: {update.update_id}")
+        return await asyncio.to_thread(dispatch, self.core, Destination(PLATFORM, chat.id), text)
 
     async def handle_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any /command: parse, call the core, render, reply."""
         message = update.effective_message
+        if message is None:
+            return
         await send_reply(message, await self._run(update, message.text or ""))
 
     async def handle_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button under a reply or an alert: run its command and answer the press."""
         query = update.callback_query
+        if query is None:
+            return
         reply = await self._run(update, "/" + (query.data or "help"))
         await query.answer(reply.text[:200])
-        if query.message is not None:
+        if isinstance(query.message, Message):  # an old message Telegram no longer shows is not answered under
             await send_reply(query.message, reply)
 
     async def handle_my_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot was kicked, left, or added back: pause or resume the chat at once."""
         change = update.my_chat_member
+        if change is None:
+            return
         dest = Destination(PLATFORM, change.chat.id)
         status = change.new_chat_member.status
         await asyncio.to_thread(self._membership, dest, status)
@@ -272,6 +281,8 @@ class TelegramHandlers:
     async def handle_migration(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group became a supergroup (its last message, see :data:`MIGRATED_AWAY`): move it to the new id."""
         message = update.effective_message
+        if message is None or message.migrate_to_chat_id is None:  # MIGRATED_AWAY lets only these through
+            return
         old = Destination(PLATFORM, message.chat.id)
         await asyncio.to_thread(self.core.destination_moved, old, message.migrate_to_chat_id)
 
@@ -337,8 +348,14 @@ def _polling_failed(error: TelegramError) -> None:
     logger.warning("Telegram: getUpdates failed (%s); retrying", short_error(error))
 
 
+def _updater(app: Application) -> Updater:
+    if app.updater is None:  # ApplicationBuilder always makes one unless told not to
+        raise RuntimeError("the Telegram application has no updater")
+    return app.updater
+
+
 async def _start_polling(app: Application) -> None:
-    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed)
+    await _updater(app).start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed)
     logger.info("Telegram: polling as @%s", app.bot.username)
 
 
@@ -357,8 +374,9 @@ class _Poller:
             await asyncio.to_thread(self.lock.release)
 
     async def stop(self) -> None:
-        if self.app.updater.running:
-            await self.app.updater.stop()
+        updater = _updater(self.app)
+        if updater.running:
+            await updater.stop()
 
 
 @asynccontextmanager
