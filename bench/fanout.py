@@ -80,7 +80,7 @@ def make_subscriptions(path: str | Path, total: int, matching: int) -> None:
     rows = (
         {
             "platform": "telegram",
-            "chat_id": chat * 1000,
+            "address": str(chat * 1000),
             "key_type": "brand",
             "key": "anker" if n < matching else f"brand{n % 50_000}",
             "label": "Anker" if n < matching else f"Brand{n % 50_000}",
@@ -126,7 +126,7 @@ def case_naive(path: str | Path) -> dict:
                     event_id=EVENT.id,
                     event_hash=EVENT.content_hash,
                     platform=sub.platform,
-                    chat_id=sub.chat_id,
+                    address=sub.address,
                     reasons=f"you follow brand {sub.label}",
                     next_attempt_at=NOW,
                     created_at=NOW,

@@ -57,7 +57,7 @@ class NullNotifier:
     platform = "telegram"
     limits = Limits(per_second=1e6, per_chat_per_second=1e6, per_group_per_minute=1e8, concurrency=64)
 
-    def is_group(self, chat_id: int) -> bool:
+    def is_group(self, address: str) -> bool:
         return False
 
     async def send(self, alert: Alert) -> Outcome:

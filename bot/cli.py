@@ -27,7 +27,7 @@ from bot.sources.base import HistorySource
 from bot.sources.kinds import HISTORY_KINDS, KINDS
 
 logger = logging.getLogger("recallbot")
-CLI = Destination("cli", 0)
+CLI = Destination("cli", "0")
 
 
 def _parser() -> argparse.ArgumentParser:

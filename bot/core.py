@@ -71,10 +71,10 @@ class Core:
             session.commit()
         return resumed
 
-    def destination_moved(self, old: Destination, new_chat_id: int) -> None:
+    def destination_moved(self, old: Destination, new_address: str) -> None:
         """The chat has a new address (a Telegram group became a supergroup): move what it follows there."""
         with self.session(write=True) as session:
-            outbox.readdress(session, old, new_chat_id)
+            outbox.readdress(session, old, new_address)
             session.commit()
 
     def recalled(self, name: str) -> str | None:

@@ -51,7 +51,7 @@ class Outcome:
     kind: OutcomeKind
     error: str | None = None
     retry_after: float | None = None  # seconds, when the platform said how long to wait
-    new_chat_id: int | None = None  # the chat moved (a group became a supergroup): send there
+    new_address: str | None = None  # the chat moved (a group became a supergroup): send there
     global_limit: bool = False  # the 429 was for the bot as a whole, not this chat: slow every send down
 
     @classmethod
@@ -65,7 +65,7 @@ class Notifier(Protocol):
     platform: str
     limits: Limits
 
-    def is_group(self, chat_id: int) -> bool:
+    def is_group(self, address: str) -> bool:
         """Tell whether a chat is a group (groups have a per-minute limit)."""
         ...
 
@@ -237,13 +237,13 @@ class DeliveryWorker:
         for claim in claims:
             platform = claim.destination.platform
             pacer, notifier = self._pacers[platform], self.notifiers[platform]
-            wait = pacer.chat_wait(claim.destination.chat_id)
+            wait = pacer.chat_wait(claim.destination.address)
             if wait > 0.05:  # a busy or flood-waiting chat goes back in the queue: it must not hold up others
                 at = self.core.clock() + timedelta(seconds=wait)
                 await asyncio.to_thread(self._settle, outbox.mark_retry, claim, at, "paced", count_attempt=False)
                 continue
             await gates[platform].acquire()
-            await pacer.acquire(claim.destination.chat_id, notifier.is_group(claim.destination.chat_id))
+            await pacer.acquire(claim.destination.address, notifier.is_group(claim.destination.address))
             task = asyncio.create_task(self._send(notifier, pacer, claim))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
@@ -329,8 +329,8 @@ class DeliveryWorker:
         elif outcome.kind is OutcomeKind.FAILED:
             if outbox.mark_failed(session, claim, error):  # a claim taken over was logged by the outbox
                 logger.warning("delivery %s failed for good: %s", claim.id, error)
-        elif outcome.new_chat_id is not None:
-            outbox.readdress(session, claim.destination, outcome.new_chat_id)
+        elif outcome.new_address is not None:
+            outbox.readdress(session, claim.destination, outcome.new_address)
             outbox.mark_retry(session, claim, now, error, count_attempt=False)
         elif outcome.kind is OutcomeKind.GONE:
             paused = outbox.record_gone(session, claim.destination, error, now, PAUSE_AFTER)
@@ -338,7 +338,7 @@ class DeliveryWorker:
                 outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
             logger.info("destination %s answered gone (%s)%s", claim.destination, error, "; paused" if paused else "")
         elif outcome.retry_after is not None:
-            pacer.limited(claim.destination.chat_id, outcome.retry_after, bot_wide=outcome.global_limit)
+            pacer.limited(claim.destination.address, outcome.retry_after, bot_wide=outcome.global_limit)
             at = now + timedelta(seconds=outcome.retry_after)
             outbox.mark_retry(session, claim, at, error, count_attempt=False)
         elif claim.attempts + 1 >= MAX_ATTEMPTS:
@@ -347,7 +347,7 @@ class DeliveryWorker:
             wait = backoff(claim.attempts + 1)
             if outbox.mark_retry(session, claim, now + timedelta(seconds=wait), error):
                 # One line per retried send: the platform's own loggers are kept quiet (notifiers).
-                where = f"{claim.destination.platform}:{claim.destination.chat_id}"
+                where = f"{claim.destination.platform}:{claim.destination.address}"
                 logger.warning(
                     "delivery %s to %s: %s; retry %d in %.0f s", claim.id, where, error, claim.attempts + 1, wait
                 )

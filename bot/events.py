@@ -33,10 +33,18 @@ class KeyType(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Destination:
-    """Where replies and alerts go: a platform and a chat, DM or channel id (64-bit)."""
+    """Where replies and alerts go: a platform and an address that only that platform reads.
+
+    The address is opaque text: a Telegram chat id ("-1001234567890"), a Discord channel id,
+    a Matrix room ("!abc:example.org") or an e-mail address. A number given is kept as its text.
+    """
 
     platform: str
-    chat_id: int
+    address: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.address, str):  # a platform's numeric id, written as it prints
+            object.__setattr__(self, "address", str(self.address))
 
 
 # Fields whose change tells owners something new; other edits update silently.

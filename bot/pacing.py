@@ -141,26 +141,26 @@ class Pacer:
         self._next_global = 0.0
         self._held_until = 0.0
         self._old_rate_until = float("-inf")  # sends up to this slot went out before the last cut
-        self._next_chat: dict[int, float] = {}
+        self._next_chat: dict[str, float] = {}
         self._booked: deque[float] = deque()  # overall slots of the last KEEP seconds
-        self._booked_at: dict[int, float] = {}  # each chat's last slot
+        self._booked_at: dict[str, float] = {}  # each chat's last slot
 
     @property
     def per_second(self) -> float:
         """Return this instance's current overall rate."""
         return self.rate.per_second / self.share
 
-    def chat_ready_at(self, chat_id: int) -> float:
+    def chat_ready_at(self, address: str) -> float:
         """Return when the chat may receive its next message (monotonic seconds)."""
-        return self._next_chat.get(chat_id, 0.0)
+        return self._next_chat.get(address, 0.0)
 
-    def chat_wait(self, chat_id: int) -> float:
+    def chat_wait(self, address: str) -> float:
         """Return how many seconds the chat must stay quiet (a bot-wide hold beyond a window counts too)."""
         now = self._clock()
-        wait, held = self.chat_ready_at(chat_id) - now, self._held_until - now
+        wait, held = self.chat_ready_at(address) - now, self._held_until - now
         return max(wait, held) if held > RATE_WINDOW else wait
 
-    def reserve(self, chat_id: int, is_group: bool) -> float:
+    def reserve(self, address: str, is_group: bool) -> float:
         """Book the next overall slot and the chat's slot after it; return the seconds to wait."""
         now = self._clock()
         with self._lock:
@@ -172,29 +172,29 @@ class Pacer:
             self._booked.append(start)
             while self._booked[0] < start - KEEP:
                 self._booked.popleft()
-            self._booked_at[chat_id] = start
+            self._booked_at[address] = start
             gap = 60.0 / self.limits.per_group_per_minute if is_group else 1.0 / self.limits.per_chat_per_second
-            self._next_chat[chat_id] = max(start, self.chat_ready_at(chat_id)) + gap
+            self._next_chat[address] = max(start, self.chat_ready_at(address)) + gap
         return start - now
 
-    async def acquire(self, chat_id: int, is_group: bool) -> None:
+    async def acquire(self, address: str, is_group: bool) -> None:
         """Wait for the next overall slot, and book the chat's next slot after it."""
-        delay = self.reserve(chat_id, is_group)
+        delay = self.reserve(address, is_group)
         if delay > 0:
             await asyncio.sleep(delay)
 
-    def block(self, chat_id: int, seconds: float) -> None:
+    def block(self, address: str, seconds: float) -> None:
         """Keep a chat quiet for a while (the platform asked us to wait)."""
         with self._lock:
-            self._next_chat[chat_id] = max(self.chat_ready_at(chat_id), self._clock() + seconds)
+            self._next_chat[address] = max(self.chat_ready_at(address), self._clock() + seconds)
 
-    def limited(self, chat_id: int, retry_after: float, *, bot_wide: bool) -> None:
+    def limited(self, address: str, retry_after: float, *, bot_wide: bool) -> None:
         """Take a 429: keep the chat quiet for ``retry_after``; learn the overall rate if it was bot-wide."""
-        self.block(chat_id, retry_after)
+        self.block(address, retry_after)
         if bot_wide:
             now = self._clock()
             with self._lock:
-                self._refused(self._booked_at.get(chat_id, now), retry_after, now)
+                self._refused(self._booked_at.get(address, now), retry_after, now)
 
     def _refused(self, sent_at: float, retry_after: float | None, now: float) -> None:
         if sent_at <= self._old_rate_until:

@@ -18,7 +18,7 @@ from bot.events import Alert, Destination
 from bot.render import render_alert, render_reply
 
 logger = logging.getLogger("recallbot")
-CONSOLE = Destination("console", 0)
+CONSOLE = Destination("console", "0")
 BANNER = (
     "recallbot console. Type a command, e.g. /check PAC20-272 or /help; "
     "a line without a slash is checked as a model. Ctrl-D quits."
@@ -59,7 +59,7 @@ class ConsoleNotifier:
     def __init__(self, stdout: TextIO = sys.stdout) -> None:
         self._stdout = stdout
 
-    def is_group(self, chat_id: int) -> bool:
+    def is_group(self, address: str) -> bool:
         return False
 
     async def send(self, alert: Alert) -> Outcome:

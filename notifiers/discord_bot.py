@@ -84,7 +84,7 @@ class DiscordHandlers:
         if (manage or command in MUTATING) and in_server and not interaction.permissions.manage_guild:
             await self._answer(interaction, lambda: Reply(messages.SERVER_MANAGE_ONLY), ephemeral=True)
             return
-        dest = Destination(PLATFORM, channel_id or 0)
+        dest = Destination(PLATFORM, str(channel_id or 0))
 
         def work() -> Reply:
             reply = dispatch(self.core, dest, f"/{command} {args}".strip())
@@ -147,7 +147,7 @@ class DiscordHandlers:
     def set_server_channels(self, channel_ids: list[int], reason: str | None) -> None:
         """Pause a server's channels (the bot was removed), or resume them (it came back)."""
         for channel_id in channel_ids:
-            dest = Destination(PLATFORM, channel_id)
+            dest = Destination(PLATFORM, str(channel_id))
             if reason:
                 self.core.destination_gone(dest, reason)
             else:

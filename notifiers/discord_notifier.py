@@ -132,7 +132,7 @@ class DiscordNotifier:
         self.throttles = guard.throttles  # the pacer learns from the 429s the client waits out itself
         self._buttons = buttons_view((ALERT_BUTTON,))  # the same under every alert: built once
 
-    def is_group(self, chat_id: int) -> bool:
+    def is_group(self, address: str) -> bool:
         return False  # Discord limits each channel alike
 
     async def send(self, alert: Alert) -> Outcome:
@@ -140,7 +140,7 @@ class DiscordNotifier:
         if hold > 0:
             return Outcome(OutcomeKind.RETRY, error="too many invalid requests lately: holding back", retry_after=hold)
         page = alert_page(alert)
-        channel = self.client.get_partial_messageable(alert.destination.chat_id)
+        channel = self.client.get_partial_messageable(int(alert.destination.address))
         try:
             await channel.send(
                 page.content,

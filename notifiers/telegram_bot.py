@@ -88,7 +88,7 @@ def classify(error: TelegramError) -> Outcome:
             wait = _seconds(error.retry_after)
         return Outcome(OutcomeKind.RETRY, error=text, retry_after=wait)
     if isinstance(error, ChatMigrated):
-        return Outcome(OutcomeKind.RETRY, error=text, new_chat_id=error.new_chat_id)
+        return Outcome(OutcomeKind.RETRY, error=text, new_address=str(error.new_chat_id))
     if isinstance(error, Forbidden):
         return Outcome(OutcomeKind.GONE, error=text)
     if isinstance(error, BadRequest):
@@ -139,14 +139,14 @@ class PacedAnswers(BaseRateLimiter[None]):
         if pacer is None or endpoint not in _CHAT_POSTS or not isinstance(chat_id, int):
             return await callback(*args, **kwargs)
         for attempt in range(1, _ANSWER_TRIES + 1):
-            await pacer.acquire(chat_id, is_group=chat_id < 0)
+            await pacer.acquire(str(chat_id), is_group=chat_id < 0)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
-                pacer.limited(chat_id, _seconds(error.retry_after), bot_wide=True)
+                pacer.limited(str(chat_id), _seconds(error.retry_after), bot_wide=True)
                 if attempt == _ANSWER_TRIES:
                     raise
-                await asyncio.sleep(max(0.0, pacer.chat_wait(chat_id)))
+                await asyncio.sleep(max(0.0, pacer.chat_wait(str(chat_id))))
         raise AssertionError("unreachable")
 
 
@@ -168,8 +168,8 @@ class TelegramNotifier:
         if self._answers is not None:
             self._answers.pacer = pacer
 
-    def is_group(self, chat_id: int) -> bool:
-        return chat_id < 0  # groups and supergroups have negative ids
+    def is_group(self, address: str) -> bool:
+        return address.startswith("-")  # groups and supergroups have negative ids
 
     async def send(self, alert: Alert) -> Outcome:
         parts = alert_html(alert)
@@ -177,7 +177,7 @@ class TelegramNotifier:
         try:
             for n, text in enumerate(parts, start=1):
                 await self.bot.send_message(
-                    alert.destination.chat_id,
+                    int(alert.destination.address),
                     text,
                     parse_mode=ParseMode.HTML,
                     link_preview_options=NO_PREVIEW,
@@ -244,7 +244,7 @@ class TelegramHandlers:
         chat = update.effective_chat
         if chat is None:  # the handlers below are registered only for updates that come from a chat
             raise ValueError(f"an update without a chat: {update.update_id}")
-        return await asyncio.to_thread(dispatch, self.core, Destination(PLATFORM, chat.id), text)
+        return await asyncio.to_thread(dispatch, self.core, Destination(PLATFORM, str(chat.id)), text)
 
     async def handle_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any /command: parse, call the core, render, reply."""
@@ -268,7 +268,7 @@ class TelegramHandlers:
         change = update.my_chat_member
         if change is None:
             return
-        dest = Destination(PLATFORM, change.chat.id)
+        dest = Destination(PLATFORM, str(change.chat.id))
         status = change.new_chat_member.status
         await asyncio.to_thread(self._membership, dest, status)
 
@@ -283,8 +283,8 @@ class TelegramHandlers:
         message = update.effective_message
         if message is None or message.migrate_to_chat_id is None:  # MIGRATED_AWAY lets only these through
             return
-        old = Destination(PLATFORM, message.chat.id)
-        await asyncio.to_thread(self.core.destination_moved, old, message.migrate_to_chat_id)
+        old = Destination(PLATFORM, str(message.chat.id))
+        await asyncio.to_thread(self.core.destination_moved, old, str(message.migrate_to_chat_id))
 
     async def handle_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure with its traceback and send one short apology."""

@@ -95,7 +95,7 @@ def queue_alerts(
     """
     subscriptions, destinations, deliveries = table_of(SubscriptionRow), table_of(DestinationRow), table_of(DeliveryRow)
     sub, dest, table = subscriptions.c, destinations.c, deliveries.c
-    names = ["event_id", "event_hash", "is_update", "platform", "chat_id", "reasons", "status", "attempts"]
+    names = ["event_id", "event_hash", "is_update", "platform", "address", "reasons", "status", "attempts"]
     names += ["next_attempt_at", "created_at", "changes"]
     changed = json.dumps([c.to_dict() for c in changes], ensure_ascii=False) if changes else None
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -111,7 +111,7 @@ def queue_alerts(
                 literal(version),
                 literal(is_update),
                 sub.platform,
-                sub.chat_id,
+                sub.address,
                 literal(key.reason_prefix) + sub.label + literal(key.reason_suffix),
                 literal(PENDING),
                 literal(0),
@@ -120,21 +120,21 @@ def queue_alerts(
                 literal(changed, Text()),
             )
             .select_from(
-                subscriptions.outerjoin(destinations, and_(dest.platform == sub.platform, dest.chat_id == sub.chat_id))
+                subscriptions.outerjoin(destinations, and_(dest.platform == sub.platform, dest.address == sub.address))
             )
             .where(
                 sub.key_type == key.key_type,
                 sub.key == key.key,
                 sub.created_at < subscribed_before,
                 dest.paused_at.is_(None),
-                *([~_alerted_of(linked, sub.platform, sub.chat_id)] if linked and not is_update else []),
+                *([~_alerted_of(linked, sub.platform, sub.address)] if linked and not is_update else []),
             )
         )
         insert = upsert_insert(session, deliveries).from_select(names, rows)
         new_reason = insert.excluded.reasons
         session.execute(
             insert.on_conflict_do_update(
-                index_elements=["event_id", "event_hash", "platform", "chat_id"],
+                index_elements=["event_id", "event_hash", "platform", "address"],
                 set_={"reasons": table.reasons + "\n" + new_reason},
                 where=and_(find(table.reasons, new_reason) == 0, table.status == PENDING),
             )
@@ -145,12 +145,12 @@ def queue_alerts(
     return after - before
 
 
-def _alerted_of(event_ids: Sequence[str], platform: ColumnElement[str], chat_id: ColumnElement[int]) -> Exists:
+def _alerted_of(event_ids: Sequence[str], platform: ColumnElement[str], address: ColumnElement[str]) -> Exists:
     """Return the condition that a destination has an alert (not an update) of one of the events."""
     return exists().where(
         col(DeliveryRow.event_id).in_(list(event_ids)),
         col(DeliveryRow.platform) == platform,
-        col(DeliveryRow.chat_id) == chat_id,
+        col(DeliveryRow.address) == address,
         col(DeliveryRow.is_update).is_(False),
     )
 
@@ -209,7 +209,7 @@ def claim_due(
 def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
     t = table_of(DeliveryRow).c
     rows = session.execute(
-        sa_select(t.id, t.platform, t.chat_id, t.reasons, t.is_update, t.attempts, t.event_id, t.changes)
+        sa_select(t.id, t.platform, t.address, t.reasons, t.is_update, t.attempts, t.event_id, t.changes)
         .where(t.id.in_(ids))
         .order_by(t.next_attempt_at, t.id)
     ).all()
@@ -219,7 +219,7 @@ def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
         Claim(
             Alert(
                 id=row.id,
-                destination=Destination(row.platform, row.chat_id),
+                destination=Destination(row.platform, row.address),
                 event=events[row.event_id],
                 reasons=tuple(sorted(set(row.reasons.splitlines()))),
                 is_update=row.is_update,
@@ -273,7 +273,7 @@ def mark_sent(session: Session, claim: Claim, now: datetime) -> bool:
         update(DestinationRow)
         .where(
             col(DestinationRow.platform) == claim.destination.platform,
-            col(DestinationRow.chat_id) == claim.destination.chat_id,
+            col(DestinationRow.address) == claim.destination.address,
         )
         .values(gone_count=0)
     )
@@ -291,7 +291,7 @@ def mark_failed(session: Session, claim: Claim, error: str) -> bool:
     return _settle(session, claim, status=FAILED, attempts=claim.attempts + 1, last_error=error[:2000])
 
 
-def readdress(session: Session, old: Destination, new_chat_id: int) -> None:
+def readdress(session: Session, old: Destination, new_address: str) -> None:
     """Move a destination's subscriptions, pending alerts and pause state to a new chat id (a migrated group).
 
     The new chat may already hold some of them: a subscription made there meanwhile, or a
@@ -308,24 +308,24 @@ def readdress(session: Session, old: Destination, new_chat_id: int) -> None:
     }
     for model, unique in same.items():
         table = table_of(model)
-        moving = [table.c.platform == old.platform, table.c.chat_id == old.chat_id]
+        moving = [table.c.platform == old.platform, table.c.address == old.address]
         if model is DeliveryRow:
             moving.append(table.c.status == PENDING)  # sent and failed ones stay as history
         there = table.alias("there")
         duplicate = (
             sa_select(literal(1))
-            .where(there.c.platform == old.platform, there.c.chat_id == new_chat_id)
+            .where(there.c.platform == old.platform, there.c.address == new_address)
             .where(*(there.c[name] == table.c[name] for name in unique))
             .exists()
         )
         session.execute(delete(table).where(*moving, duplicate))
-        session.execute(update(table).where(*moving).values(chat_id=new_chat_id))
+        session.execute(update(table).where(*moving).values(address=new_address))
 
 
 def _destination(session: Session, dest: Destination) -> DestinationRow:
-    row = session.get(DestinationRow, (dest.platform, dest.chat_id))
+    row = session.get(DestinationRow, (dest.platform, dest.address))
     if row is None:
-        row = DestinationRow(platform=dest.platform, chat_id=dest.chat_id)
+        row = DestinationRow(platform=dest.platform, address=dest.address)
         session.add(row)
     return row
 
@@ -348,7 +348,7 @@ def pause_destination(session: Session, dest: Destination, reason: str, now: dat
         update(DeliveryRow)
         .where(
             col(DeliveryRow.platform) == dest.platform,
-            col(DeliveryRow.chat_id) == dest.chat_id,
+            col(DeliveryRow.address) == dest.address,
             col(DeliveryRow.status) == PENDING,
         )
         .values(status=GONE, claimed_until=None, claimed_by=None, last_error=f"destination paused: {reason}"[:2000])
@@ -357,7 +357,7 @@ def pause_destination(session: Session, dest: Destination, reason: str, now: dat
 
 def resume_destination(session: Session, dest: Destination) -> bool:
     """Send to a paused destination again (it came back); return True if it was paused."""
-    row = session.get(DestinationRow, (dest.platform, dest.chat_id))
+    row = session.get(DestinationRow, (dest.platform, dest.address))
     if row is None or row.paused_at is None:
         return False
     row.paused_at, row.paused_reason, row.gone_count = None, None, 0
@@ -366,7 +366,7 @@ def resume_destination(session: Session, dest: Destination) -> bool:
 
 def paused_reason(session: Session, dest: Destination) -> str | None:
     """Return why a destination is paused, or None."""
-    row = session.get(DestinationRow, (dest.platform, dest.chat_id))
+    row = session.get(DestinationRow, (dest.platform, dest.address))
     return row.paused_reason if row and row.paused_at else None
 
 
@@ -380,7 +380,7 @@ def deliveries_for(session: Session, dest: Destination) -> list[DeliveryRow]:
     return list(
         session.exec(
             select(DeliveryRow)
-            .where(DeliveryRow.platform == dest.platform, DeliveryRow.chat_id == dest.chat_id)
+            .where(DeliveryRow.platform == dest.platform, DeliveryRow.address == dest.address)
             .order_by(col(DeliveryRow.id))
         ).all()
     )

@@ -226,7 +226,7 @@ def add_subscription(session: Session, dest: Destination, key_type: str, key: st
     One INSERT ... ON CONFLICT DO NOTHING: two taps of one button that arrive together
     both succeed, and only the first subscribes (a check-then-insert let the second fail).
     """
-    values = {"platform": dest.platform, "chat_id": dest.chat_id, "key_type": key_type, "key": key}
+    values = {"platform": dest.platform, "address": dest.address, "key_type": key_type, "key": key}
     table = table_of(SubscriptionRow)
     statement = upsert_insert(session, table).values(**values, label=label, created_at=now)
     inserted = statement.on_conflict_do_nothing(index_elements=list(values)).returning(table.c.id)
@@ -239,7 +239,7 @@ def remove_subscriptions(session: Session, dest: Destination, pairs: Iterable[tu
     rows = session.exec(
         select(SubscriptionRow).where(
             SubscriptionRow.platform == dest.platform,
-            SubscriptionRow.chat_id == dest.chat_id,
+            SubscriptionRow.address == dest.address,
             tuple_(col(SubscriptionRow.key_type), col(SubscriptionRow.key)).in_(pairs),
         )
     ).all()
@@ -253,7 +253,7 @@ def list_subscriptions(session: Session, dest: Destination) -> list[Subscription
     return list(
         session.exec(
             select(SubscriptionRow)
-            .where(SubscriptionRow.platform == dest.platform, SubscriptionRow.chat_id == dest.chat_id)
+            .where(SubscriptionRow.platform == dest.platform, SubscriptionRow.address == dest.address)
             .order_by(col(SubscriptionRow.created_at), col(SubscriptionRow.id))
         ).all()
     )
@@ -283,13 +283,13 @@ def replace_brand_aliases(session: Session, aliases: Iterable[tuple[str, str, st
 
 def save_page(session: Session, dest: Destination, query: str, shown: int, now: datetime) -> None:
     """Remember a destination's last /check and how many of its matches were shown."""
-    row = session.get(CheckPageRow, (dest.platform, dest.chat_id))
+    row = session.get(CheckPageRow, (dest.platform, dest.address))
     if row is None:
-        session.add(CheckPageRow(platform=dest.platform, chat_id=dest.chat_id, query=query, shown=shown, at=now))
+        session.add(CheckPageRow(platform=dest.platform, address=dest.address, query=query, shown=shown, at=now))
     else:
         row.query, row.shown, row.at = query, shown, now
 
 
 def last_page(session: Session, dest: Destination) -> CheckPageRow | None:
     """Return a destination's last /check, or None."""
-    return session.get(CheckPageRow, (dest.platform, dest.chat_id))
+    return session.get(CheckPageRow, (dest.platform, dest.address))

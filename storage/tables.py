@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Table, Text, UniqueConstraint, inspect
+from sqlalchemy import Column, Index, String, Table, Text, UniqueConstraint, inspect
 from sqlmodel import Field, SQLModel
+
+# A destination's address is the platform's own text for it: a chat id, a room id, an e-mail.
+ADDRESS_LENGTH = 300
 
 
 class EventRow(SQLModel, table=True):
@@ -40,15 +43,15 @@ class SubscriptionRow(SQLModel, table=True):
 
     __tablename__ = "subscription"
     __table_args__ = (
-        UniqueConstraint("platform", "chat_id", "key_type", "key", name="uq_subscription"),
+        UniqueConstraint("platform", "address", "key_type", "key", name="uq_subscription"),
         # Covering, and ordered by destination: a fan-out reads it alone, in the order of
         # the delivery table's unique index, so a million alerts are appended, not scattered.
-        Index("ix_subscription_match", "key_type", "key", "platform", "chat_id", "created_at", "label"),
+        Index("ix_subscription_match", "key_type", "key", "platform", "address", "created_at", "label"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    address: str = Field(sa_column=Column(String(ADDRESS_LENGTH), nullable=False))
     key_type: str = Field(max_length=20)
     key: str = Field(max_length=200)
     label: str = Field(max_length=300)
@@ -87,7 +90,7 @@ class DestinationRow(SQLModel, table=True):
     __tablename__ = "destination"
 
     platform: str = Field(primary_key=True, max_length=20)
-    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    address: str = Field(sa_column=Column(String(ADDRESS_LENGTH), primary_key=True))
     gone_count: int = 0
     paused_at: datetime | None = None
     paused_reason: str | None = Field(default=None, sa_column=Column(Text))
@@ -98,7 +101,7 @@ class DeliveryRow(SQLModel, table=True):
 
     __tablename__ = "delivery"
     __table_args__ = (
-        UniqueConstraint("event_id", "event_hash", "platform", "chat_id", name="uq_delivery"),
+        UniqueConstraint("event_id", "event_hash", "platform", "address", name="uq_delivery"),
         Index("ix_delivery_due", "status", "next_attempt_at"),
     )
 
@@ -107,7 +110,7 @@ class DeliveryRow(SQLModel, table=True):
     event_hash: str = Field(max_length=16)  # the event version this alert tells about (hash prefix)
     is_update: bool = False
     platform: str = Field(max_length=20)
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    address: str = Field(sa_column=Column(String(ADDRESS_LENGTH), nullable=False))
     reasons: str = Field(sa_column=Column(Text, nullable=False))  # one reason per line
     status: str = Field(default="pending", max_length=10)  # pending, sent, failed, gone
     attempts: int = 0
@@ -145,7 +148,7 @@ class CheckPageRow(SQLModel, table=True):
     __tablename__ = "check_page"
 
     platform: str = Field(primary_key=True, max_length=20)
-    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    address: str = Field(sa_column=Column(String(ADDRESS_LENGTH), primary_key=True))
     query: str = Field(max_length=300)
     shown: int = 0
     at: datetime

@@ -54,7 +54,7 @@ class Sink:
                 fh.write(f"{alert.id}\n")
             return Outcome.sent()
         with self.path.open("a") as fh:
-            fh.write(json.dumps({"id": alert.id, "chat": alert.destination.chat_id}) + "\n")
+            fh.write(json.dumps({"id": alert.id, "chat": int(alert.destination.address)}) + "\n")
         self.ids.add(alert.id)
         return Outcome.sent()
 

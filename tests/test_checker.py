@@ -88,7 +88,7 @@ def deliveries(core: Core) -> dict[tuple[str, int], list[tuple[str, bool, set[st
         rows = session.exec(outbox.select(DeliveryRow).order_by(DeliveryRow.id)).all()
     found: dict = {}
     for row in rows:
-        found.setdefault((row.platform, row.chat_id), []).append(
+        found.setdefault((row.platform, int(row.address)), []).append(
             (row.event_id, row.is_update, set(row.reasons.splitlines()))
         )
     return found

@@ -29,11 +29,11 @@ class ScriptedNotifier:
         self.sent: list[Alert] = []
         self.calls: list[int] = []
 
-    def is_group(self, chat_id: int) -> bool:
-        return chat_id < 0
+    def is_group(self, address: str) -> bool:
+        return int(address) < 0
 
     async def send(self, alert: Alert) -> Outcome:
-        chat = alert.destination.chat_id
+        chat = int(alert.destination.address)
         self.calls.append(chat)
         answers = self.script.get(chat)
         answer = answers.pop(0) if answers else Outcome.sent()
@@ -57,13 +57,13 @@ def notifier() -> ScriptedNotifier:
 
 def rows(core: Core) -> dict[int, DeliveryRow]:
     with core.session() as session:
-        return {row.chat_id: row for row in session.exec(select(DeliveryRow))}
+        return {int(row.address): row for row in session.exec(select(DeliveryRow))}
 
 
 async def test_every_alert_is_sent_once(wcore, notifier):
     worker = DeliveryWorker(wcore, {"test": notifier})
     assert await worker.drain() == 5
-    assert sorted(a.destination.chat_id for a in notifier.sent) == [1, 2, 3, 4, 5]
+    assert sorted(int(a.destination.address) for a in notifier.sent) == [1, 2, 3, 4, 5]
     assert notifier.sent[0].reasons == ("you follow brand Anker",)
     assert {row.status for row in rows(wcore).values()} == {"sent"}
     assert await worker.drain() == 0
@@ -74,7 +74,7 @@ async def test_retry_after_holds_back_that_chat_only(wcore, notifier, clock):
     notifier.script[2] = [Outcome(OutcomeKind.RETRY, error="Too Many Requests", retry_after=30)]
     worker = DeliveryWorker(wcore, {"test": notifier}, pacing_clock=lambda: clock().timestamp())
     await worker.drain()
-    assert sorted(a.destination.chat_id for a in notifier.sent) == [1, 3, 4, 5]
+    assert sorted(int(a.destination.address) for a in notifier.sent) == [1, 3, 4, 5]
     waiting = rows(wcore)[2]
     assert (waiting.status, waiting.attempts, waiting.next_attempt_at) == ("pending", 0, T0 + timedelta(seconds=30))
     clock.advance(seconds=29)
@@ -150,11 +150,11 @@ async def test_a_notifier_that_raises_loses_nothing(wcore, notifier, clock):
 
 
 async def test_a_moved_chat_is_readdressed(wcore, notifier):
-    notifier.script[2] = [Outcome(OutcomeKind.RETRY, error="group migrated", new_chat_id=-100777)]
+    notifier.script[2] = [Outcome(OutcomeKind.RETRY, error="group migrated", new_address="-100777")]
     worker = DeliveryWorker(wcore, {"test": notifier})
     await worker.drain()
     await worker.drain()
-    assert sorted(a.destination.chat_id for a in notifier.sent) == [-100777, 1, 3, 4, 5]
+    assert sorted(int(a.destination.address) for a in notifier.sent) == [-100777, 1, 3, 4, 5]
     with wcore.session() as session:
         assert len(repo.list_subscriptions(session, Destination("test", -100777))) == 1
         assert repo.list_subscriptions(session, Destination("test", 2)) == []

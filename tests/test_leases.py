@@ -37,7 +37,7 @@ class HeldNotifier:
     async def send(self, alert: Alert) -> Outcome:
         self.started.set()
         await self.release.wait()
-        self.sent.append(alert.destination.chat_id)
+        self.sent.append(int(alert.destination.address))
         return Outcome.sent()
 
 

@@ -44,7 +44,7 @@ def queue(core: Core) -> int:
 
 def readdress(core: Core) -> None:
     with core.session() as session:
-        outbox.readdress(session, OLD, NEW.chat_id)
+        outbox.readdress(session, OLD, NEW.address)
         session.commit()
 
 
@@ -53,7 +53,7 @@ def state(core: Core, dest: Destination) -> tuple[list[tuple[str, str]], list[tu
     with core.session() as session:
         follows = sorted((s.key_type, s.key) for s in repo.list_subscriptions(session, dest))
         deliveries = [(d.event_id, d.status) for d in outbox.deliveries_for(session, dest)]
-        row = session.get(outbox.DestinationRow, (dest.platform, dest.chat_id))
+        row = session.get(outbox.DestinationRow, (dest.platform, dest.address))
         return follows, deliveries, None if row is None else row.gone_count
 
 

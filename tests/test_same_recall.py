@@ -74,7 +74,7 @@ async def test_a_subscriber_is_alerted_once_when_two_sources_carry_the_same_reca
     assert report.total("new") == 2
     with core.session() as session:
         rows = session.exec(outbox.select(DeliveryRow)).all()
-    assert [(r.chat_id, r.event_id) for r in rows] == [(dest.chat_id, "cpsc-25338")]
+    assert [(r.address, r.event_id) for r in rows] == [(dest.address, "cpsc-25338")]
 
 
 async def test_cpscs_error_stand_in_is_a_failure_not_a_recall(engine):

@@ -6,6 +6,7 @@ import dataclasses
 import re
 from datetime import timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -16,7 +17,7 @@ from bot.events import Destination
 from bot.sources.cpsc import parse_records
 from storage import repo
 from storage.search import declared_by_tables
-from storage.tables import EventRow, SQLModel
+from storage.tables import DestinationRow, EventRow, SQLModel
 from tests.conftest import NOW, query_plan, slice_records
 
 
@@ -81,10 +82,61 @@ def test_changed_event_is_replaced_and_keeps_first_seen(engine):
     assert [h.event.id for h in hits] == [expanded.id]
 
 
-def test_chat_ids_keep_64_bits(engine):
-    dest = Destination("discord", 2**63 - 1)
+@pytest.mark.parametrize(
+    "address",
+    [
+        str(2**63 - 1),  # a Discord snowflake at its largest
+        "-1001234567890",  # a Telegram supergroup
+        "!abcDEF:example.org",  # a Matrix room
+        "recalls@example.org",  # an e-mail address
+    ],
+)
+def test_an_address_is_kept_as_the_platform_wrote_it_and_is_unique(engine, address):
+    dest = Destination("other", address)
     with Session(engine) as session:
         assert repo.add_subscription(session, dest, "brand", "anker", "Anker", NOW)
+        assert not repo.add_subscription(session, dest, "brand", "anker", "Anker", NOW)  # the same, once
         session.commit()
     with Session(engine) as session:
-        assert [r.chat_id for r in repo.list_subscriptions(session, dest)] == [2**63 - 1]
+        assert [r.address for r in repo.list_subscriptions(session, dest)] == [address]
+
+
+def test_the_address_migration_keeps_every_row_and_its_uniqueness(engine):
+    """Rows written while destinations were 64-bit numbers come through as their text, still unique."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.db import alembic_config
+
+    config = alembic_config(engine)
+    command.downgrade(config, "0007")
+    with engine.begin() as connection:
+        for chat in (-1001234567890, 2**63 - 1):
+            connection.execute(
+                text(
+                    "INSERT INTO subscription (platform, chat_id, key_type, key, label, created_at) "
+                    "VALUES ('telegram', :chat, 'brand', 'anker', 'Anker', :now)"
+                ),
+                {"chat": chat, "now": NOW},
+            )
+        connection.execute(
+            text("INSERT INTO destination (platform, chat_id, gone_count) VALUES ('telegram', :chat, 2)"),
+            {"chat": -1001234567890},
+        )
+    command.upgrade(config, "head")
+    old = Destination("telegram", "-1001234567890")
+    with Session(engine) as session:
+        assert [r.address for r in repo.list_subscriptions(session, old)] == ["-1001234567890"]
+        assert [r.address for r in repo.list_subscriptions(session, Destination("telegram", str(2**63 - 1)))] == [
+            str(2**63 - 1)
+        ]
+        assert session.get(DestinationRow, ("telegram", "-1001234567890")).gone_count == 2
+        assert not repo.add_subscription(session, old, "brand", "anker", "Anker", NOW)  # still one of each
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO subscription (platform, address, key_type, key, label, created_at) "
+                "VALUES ('telegram', '-1001234567890', 'brand', 'anker', 'Anker', :now)"
+            ),
+            {"now": NOW},
+        )

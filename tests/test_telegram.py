@@ -315,5 +315,5 @@ async def test_an_answer_shares_the_alert_pacer_and_a_refused_answer_is_sent_aft
     assert "A1263" in answer["text"] and messages.INTERNAL_ERROR not in answer["text"]
     refused = [c for c in api.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == 555]
     assert len(refused) == 2  # the refused try, then the answer
-    assert pacer.chat_ready_at(555) > 0  # the answer was booked in the pacer
+    assert pacer.chat_ready_at("555") > 0  # the answer was booked in the pacer
     assert pacer.per_second < 25  # and its 429 was taken as the bot's flood limit

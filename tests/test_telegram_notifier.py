@@ -61,7 +61,7 @@ async def test_a_long_alert_is_split_on_line_boundaries(api, notifier):
         (fake_telegram.BLOCKED, OutcomeKind.GONE, {}),
         (fake_telegram.KICKED, OutcomeKind.GONE, {}),
         (fake_telegram.CHAT_NOT_FOUND, OutcomeKind.GONE, {}),
-        (fake_telegram.migrated(-1009876543210), OutcomeKind.RETRY, {"new_chat_id": -1009876543210}),
+        (fake_telegram.migrated(-1009876543210), OutcomeKind.RETRY, {"new_address": "-1009876543210"}),
         (fake_telegram.BAD_ENTITIES, OutcomeKind.FAILED, {}),
         (fake_telegram.server_error(), OutcomeKind.RETRY, {"retry_after": None}),
     ],
@@ -78,7 +78,7 @@ async def test_platform_errors_map_to_outcomes(api, notifier, envelope, kind, ex
 
 def test_groups_are_told_apart_by_their_negative_ids():
     notifier = TelegramNotifier(bot=None)  # type: ignore[arg-type]
-    assert notifier.is_group(-1001234567890) and not notifier.is_group(1234567890)
+    assert notifier.is_group("-1001234567890") and not notifier.is_group("1234567890")
 
 
 def test_suspension_alert_says_potentially_affected():
