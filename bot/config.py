@@ -1,7 +1,16 @@
 """Configuration: one TOML file, every key overridable as RECALLBOT_<SECTION>__<KEY>.
 
-Tokens are secrets: they may come from the environment only, and they never
-appear in a repr, a log line or an error message.
+The schema is pydantic-settings, ``extra="forbid"`` throughout: a model per section
+(``StorageConfig``, ``CheckerConfig``, ``TelegramConfig``, ``DiscordConfig``), one per
+``[[sources]]`` kind (made from ``KINDS``, told apart by ``kind``) and a table per other
+installed platform plugin, which checks its own. The file (``TomlConfigSettingsSource``) and
+the environment (``EnvSettingsSource``, ``__`` nesting) are read as two layers, the
+environment laid over the file, and validated together; a mistake becomes one sentence that
+names the file key (``[telegram] tokn``) or the variable (``RECALLBOT_TELEGRAM__TOKN``) and
+the fix (``_sentence``).
+
+Tokens are secrets (``SecretStr``): keep them in the environment; they never appear in a
+repr, a log line or an error message.
 """
 
 from __future__ import annotations
@@ -9,51 +18,144 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
+
+from annotated_types import Ge, Gt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Strict,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    create_model,
+)
+from pydantic.dataclasses import dataclass as settings_dataclass
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticUseDefault
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from bot.errors import ConfigError
-from bot.sources.kinds import CPSC_URL, KINDS
+from bot.sources.kinds import CPSC_URL, KINDS, SourceKind
 
 __all__ = ["CPSC_URL", "Config", "SourceConfig", "load_config"]
 
 ENV_PREFIX = "RECALLBOT_"
 PLATFORM_GROUP = "recallbot.platforms"  # the entry-point group platform plugins are named under
 
+# The kinds of value a setting takes. Text is read as the kind (the environment gives nothing else, and a quoted
+# number in the file is still a number); anything else must be the kind already, so `interval_seconds = 1.5` or
+# `= true` is refused, not rounded or counted as 1.
+_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
-@dataclass(frozen=True)
+
+def _text(value: Any) -> Any:
+    """Strip text; blank text is no setting at all, so the default applies (``TOKEN=`` in a compose file)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            raise PydanticUseDefault()
+    return value
+
+
+def _read_as(kind: Callable[[str], Any]) -> BeforeValidator:
+    """Read text as ``kind``; text that is not one is left for the type check to refuse."""
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return kind(value.strip())
+        except ValueError:
+            return value
+
+    return BeforeValidator(read)
+
+
+def _flag(text: str) -> bool:
+    if text.lower() not in _BOOLS:
+        raise ValueError(text)
+    return _BOOLS[text.lower()]
+
+
+def _words(value: Any) -> Any:
+    """Read a list of strings; text (the environment's) is comma-separated."""
+    items = value.split(",") if isinstance(value, str) else value
+    if isinstance(items, list | tuple) and all(isinstance(v, str) for v in items):
+        return tuple(v.strip() for v in items if v.strip())
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+OptionalText = Annotated[str | None, BeforeValidator(_text)]
+Secret = Annotated[SecretStr | None, BeforeValidator(_text)]
+Flag = Annotated[bool, Strict(), _read_as(_flag)]
+WholeNumber = Annotated[int, Strict(), _read_as(int)]
+Number = Annotated[float, Strict(), _read_as(float)]
+Rate = Annotated[Number, Gt(0)]
+Words = Annotated[tuple[str, ...], Strict(), BeforeValidator(_words)]
+_KINDS_OF_VALUE: dict[type, Any] = {bool: Flag, int: WholeNumber, float: Number, tuple: Words}
+
+_FORBID = ConfigDict(extra="forbid")
+
+
+# Sections are pydantic dataclasses: frozen domain values that validate, built by keyword or position
+# (`StorageConfig(url)`) like the dataclasses they replace.
+@settings_dataclass(frozen=True, config=_FORBID)
 class StorageConfig:
-    url: str = "sqlite:///recallbot.db"
+    url: Text = "sqlite:///recallbot.db"
 
 
-@dataclass(frozen=True)
+@settings_dataclass(frozen=True, config=_FORBID)
 class CheckerConfig:
-    interval_seconds: int = 900
-    max_age_days: int = 90
-    default_sources: bool = True  # with no [[sources]], check every live source (bot/sources/kinds.py)
+    interval_seconds: Annotated[WholeNumber, Ge(10)] = 900
+    max_age_days: Annotated[WholeNumber, Ge(1)] = 90
+    default_sources: Flag = True  # with no [[sources]], check every live source (bot/sources/kinds.py)
 
 
-@dataclass(frozen=True)
+@settings_dataclass(frozen=True, config=_FORBID)
 class TelegramConfig:
-    token: str | None = field(default=None, repr=False)
-    api_base_url: str = "https://api.telegram.org/bot"
-    api_file_url: str = "https://api.telegram.org/file/bot"
-    messages_per_second: float = 25.0
-    chat_messages_per_second: float = 1.0
-    group_messages_per_minute: float = 18.0
+    secret_token: Secret = Field(default=None, alias="token", repr=False)
+    api_base_url: Text = "https://api.telegram.org/bot"
+    api_file_url: Text = "https://api.telegram.org/file/bot"
+    messages_per_second: Rate = 25.0
+    chat_messages_per_second: Rate = 1.0
+    group_messages_per_minute: Rate = 18.0
+
+    @property
+    def token(self) -> str | None:
+        """Return the bot token, None when unset; the adapters read it here, nothing logs it."""
+        return None if self.secret_token is None else self.secret_token.get_secret_value()
 
 
-@dataclass(frozen=True)
+@settings_dataclass(frozen=True, config=_FORBID)
 class DiscordConfig:
-    token: str | None = field(default=None, repr=False)
-    api_base_url: str = "https://discord.com/api/v10"
-    gateway_url: str | None = None
-    command_guild_id: int | None = None
-    messages_per_second: float = 25.0
-    channel_messages_per_second: float = 1.0
+    secret_token: Secret = Field(default=None, alias="token", repr=False)
+    api_base_url: Text = "https://discord.com/api/v10"
+    gateway_url: OptionalText = None
+    command_guild_id: Annotated[WholeNumber, Ge(1)] | None = None
+    messages_per_second: Rate = 25.0
+    channel_messages_per_second: Rate = 1.0
+
+    @property
+    def token(self) -> str | None:
+        """Return the bot token, None when unset; the adapters read it here, nothing logs it."""
+        return None if self.secret_token is None else self.secret_token.get_secret_value()
 
 
 @dataclass(frozen=True)
@@ -82,40 +184,130 @@ def default_sources() -> tuple[SourceConfig, ...]:
 
 @dataclass(frozen=True)
 class Config:
-    storage: StorageConfig = StorageConfig()
-    checker: CheckerConfig = CheckerConfig()
-    telegram: TelegramConfig = TelegramConfig()
-    discord: DiscordConfig = DiscordConfig()
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    checker: CheckerConfig = field(default_factory=CheckerConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
     sources: tuple[SourceConfig, ...] = ()
     # Sections of other installed platform plugins, as written: each plugin checks its own.
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-# section -> key -> (type, minimum for ints)
-_SCHEMA: dict[str, dict[str, tuple[type, int | None]]] = {
-    "storage": {"url": (str, None)},
-    "checker": {"interval_seconds": (int, 10), "max_age_days": (int, 1), "default_sources": (bool, None)},
-    "telegram": {
-        "token": (str, None),
-        "api_base_url": (str, None),
-        "api_file_url": (str, None),
-        "messages_per_second": (float, None),
-        "chat_messages_per_second": (float, None),
-        "group_messages_per_minute": (float, None),
-    },
-    "discord": {
-        "token": (str, None),
-        "api_base_url": (str, None),
-        "gateway_url": (str, None),
-        "command_guild_id": (int, 1),
-        "messages_per_second": (float, None),
-        "channel_messages_per_second": (float, None),
-    },
+class Settings(BaseSettings):
+    """The file's and the environment's shape; ``_schema`` types [[sources]] and adds the plugins' sections."""
+
+    # Keys are exact, as TOML's are; _Environment reads variable names in any case after RECALLBOT_.
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=True, extra="forbid"
+    )
+
+    storage: StorageConfig = StorageConfig()
+    checker: CheckerConfig = CheckerConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    discord: DiscordConfig = DiscordConfig()
+    sources: list[Any] = []  # [[sources]]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Validate only the values given: load_config reads the file and the environment as two layers itself."""
+        # Itself, to read the environment it is handed (a test's), to name the layer a wrong value came from, and to
+        # lay [[sources]] over the file's by index (merged sources replace a list whole). Without this hook even
+        # model_validate, which runs BaseSettings.__init__, would read os.environ behind the caller's back.
+        return (init_settings,)
+
+
+class CuratedSource(BaseModel):
+    model_config = _FORBID
+
+    kind: str
+    path: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]  # required: no default to fall to
+
+
+def _live_source_model(kind: SourceKind) -> type[BaseModel]:
+    """Return one live kind's settings model: its address key and options, as KINDS declares them."""
+    fields: dict[str, Any] = {"kind": (str, ...), kind.url_key: (Text, kind.default_url)}
+    for name, option in kind.options.items():
+        fields[name] = (Annotated[_KINDS_OF_VALUE[option.type], Field(ge=option.minimum)], option.default)
+    return create_model(f"{kind.kind}_source", __config__=_FORBID, **fields)
+
+
+# Generated, not declared: KINDS already states each option's type, default and minimum (the CLI and the
+# runtime read them there), so a new kind stays one SourceKind entry.
+_SOURCE_MODELS: dict[str, type[BaseModel]] = {"curated": CuratedSource} | {
+    name: _live_source_model(kind) for name, kind in KINDS.items()
 }
-_SECTIONS = {"storage": StorageConfig, "checker": CheckerConfig, "telegram": TelegramConfig, "discord": DiscordConfig}
-_SOURCE_KEYS = {"curated": {"kind", "path"}} | {k.kind: {"kind", k.url_key, *k.options} for k in KINDS.values()}
-_KIND_NAMES = ", ".join(f'"{kind}"' for kind in _SOURCE_KEYS)
-_SECRETS = {"token"}
+_KIND_NAMES = ", ".join(f'"{kind}"' for kind in _SOURCE_MODELS)
+
+
+def _kind_of(table: Any) -> Any:
+    return table.get("kind") if isinstance(table, dict) else None
+
+
+def _schema(plugin_sections: list[str]) -> type[Settings]:
+    """Return the whole schema: each [[sources]] table by its kind's model, and a table per plugin's section."""
+    plugins: dict[str, Any] = {name: (dict[str, Any] | None, None) for name in plugin_sections}
+    return create_model("RecallbotSettings", __base__=Settings, sources=(_sources_type(), []), **plugins)
+
+
+def _sources_type() -> Any:
+    """Return a list of tables, each validated by the model its ``kind`` names (a union made at run time)."""
+    # Typed Any: the type checker cannot follow a type made from values, pydantic can.
+    kinds: Any = Union.__getitem__(tuple(Annotated[model, Tag(name)] for name, model in _SOURCE_MODELS.items()))
+    table: Any = Annotated[kinds, Discriminator(_kind_of)]
+    return list[table]
+
+
+class _Environment(EnvSettingsSource):
+    """The environment layer, read from the mapping given (a test's) rather than os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        # Only RECALLBOT_<SECTION>__<KEY> names count (RECALLBOT_CONFIG names the file), in any case of the key.
+        self._names = {n.lower(): v for n, v in environ.items() if n.startswith(ENV_PREFIX) and "__" in n}
+        super().__init__(settings_cls, case_sensitive=False)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._names
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        for name in self._names:  # a section no field names is kept, for extra="forbid" to refuse as in the file
+            values.setdefault(name[len(ENV_PREFIX) :].partition("__")[0], {})
+        return values
+
+
+def _merge(file: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
+    """Lay the environment over the file: key by key in a section, and [[sources]] by index."""
+    merged = dict(file)
+    for section, values in env.items():
+        if section == "sources":
+            merged[section] = _overlay_sources(file.get(section, []), values)
+        elif isinstance(merged.get(section, {}), dict):  # else not a table: left to be refused as one
+            merged[section] = {**merged.get(section, {}), **values}
+    return merged
+
+
+def _overlay_sources(tables: Any, env: dict[str, Any]) -> Any:
+    """Set RECALLBOT_SOURCES__<N>__<KEY> on the file's [[sources]] N+1 (N counts from 0), adding tables as needed."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        return tables  # refused as not a list of tables
+    tables = [dict(t) for t in tables]
+    for index, keys in env.items():
+        if not index.isdigit() or not isinstance(keys, dict):
+            name = f"{index}__{next(iter(keys))}" if isinstance(keys, dict) else index
+            raise ConfigError(
+                f"RECALLBOT_SOURCES__{name.upper()} is not understood; use RECALLBOT_SOURCES__<N>__<KEY>."
+            )
+        while len(tables) <= int(index):
+            tables.append({})
+        tables[int(index)].update(keys)
+    return tables
 
 
 def _suggest(word: str, options: list[str]) -> str:
@@ -123,106 +315,88 @@ def _suggest(word: str, options: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(options)}."
 
 
-_NUMBER_WORDS = {int: "a whole number", float: "a number above 0"}
-_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+def _fields(model: Any) -> dict[str, FieldInfo]:
+    """Return a model's (or a section's) fields by the key they are written as (``token``, not its field's name)."""
+    fields: dict[str, FieldInfo] = model.model_fields if issubclass(model, BaseModel) else model.__pydantic_fields__
+    return {info.alias or name: info for name, info in fields.items()}
 
 
-def _convert(where: str, key: str, value: Any, kind: type, minimum: float | None) -> Any:
-    """Check one value's type; strings from the environment are parsed."""
-    if kind is bool:
-        if isinstance(value, str) and value.strip().lower() in _BOOLS:
-            return _BOOLS[value.strip().lower()]
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, got {value!r}; fix the value.")
-        return value
-    if kind is tuple:  # a list of strings; from the environment, comma-separated
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
-            raise ConfigError(f'{where} must be a list of strings like ["a", "b"], got {value!r}; fix the value.')
-        return tuple(v.strip() for v in items if v.strip())
-    if kind is float and minimum is not None:  # a float that may be 0 (a delay)
-        try:
-            number = float(value.strip()) if isinstance(value, str) else value
-        except ValueError:
-            number = None
-        if not isinstance(number, int | float) or isinstance(number, bool) or number < minimum:
-            raise ConfigError(f"{where} must be a number of at least {minimum:g}, got {value!r}; fix the value.")
-        return float(number)
-    if kind in _NUMBER_WORDS:
-        wanted = _NUMBER_WORDS[kind]
-        if isinstance(value, str):
-            try:
-                value = kind(value.strip())
-            except ValueError:
-                raise ConfigError(f"{where} must be {wanted}, got {value!r}; fix the value.") from None
-        accepted = (int, float) if kind is float else (int,)
-        if not isinstance(value, accepted) or isinstance(value, bool) or (kind is float and value <= 0):
-            shown = repr(value) if kind is float else type(value).__name__
-            raise ConfigError(f"{where} must be {wanted}, got {shown}; fix the value.")
-        if minimum is not None and value < minimum:
-            raise ConfigError(f"{where} must be at least {minimum}, got {value}; raise it.")
-        return kind(value)
-    if not isinstance(value, str):
-        shown = "a secret" if key in _SECRETS else repr(value)
-        raise ConfigError(f"{where} must be a string in quotes, got {shown}; quote the value.")
-    return value.strip() or None
+def _sentence(error: ErrorDetails, env: Mapping[str, Any], known: list[str]) -> str:
+    """Say one of pydantic's errors as today's sentence: what is wrong, where, and what to do."""
+    loc = [str(part) for part in error["loc"]]
+    if loc[0] == "sources":
+        return _source_sentence(error, loc[1:])
+    section = loc[0]
+    if len(loc) == 1 and error["type"] == "extra_forbidden":
+        return f"Unknown config section [{section}]; {_suggest(section, known)}"
+    if len(loc) == 1:
+        return f"[{section}] must be a table; write it as a [{section}] header."
+    fields, key = _fields(Settings.model_fields[section].annotation), loc[1]
+    in_env = isinstance(env.get(section), dict) and key in env[section]
+    where = f"{ENV_PREFIX}{section.upper()}__{key.upper()}" if in_env else f"[{section}] {key}"
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        return f"Unknown config key {where}; {_suggest(key, list(fields))}"
+    return _value_sentence(error, where, key, fields[key])
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    found: dict[str, dict[str, str]] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name or name == "RECALLBOT_CONFIG":
-            continue
-        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        found.setdefault(section, {})[key] = value
-    return found
+def _source_sentence(error: ErrorDetails, loc: list[str]) -> str:
+    """Say an error in [[sources]] (``loc`` after "sources": index, kind, key)."""
+    table = error["input"]
+    if not loc or (len(loc) == 1 and not isinstance(table, dict)):
+        return "[[sources]] must be a list of tables, one [[sources]] header per source."
+    where = f"[[sources]] #{int(loc[0]) + 1}"
+    if len(loc) == 1:
+        return f"{where} kind must be one of {_KIND_NAMES}, got {table.get('kind')!r}; set kind."
+    kind, key = loc[1], loc[2]
+    fields = _fields(_SOURCE_MODELS[kind])
+    if error["type"] == "extra_forbidden":
+        return f"{where} has unknown key '{key}' for kind {kind}; {_suggest(key, sorted(fields))}"
+    if kind == "curated":
+        return f'{where} (curated) needs path = "file.toml"; add it.'
+    return _value_sentence(error, f"{where} {key}", key, fields[key])
 
 
-def _sources(raw: Any, base: Path, env: dict[str, str]) -> tuple[SourceConfig, ...]:
-    tables = [dict(t) for t in raw] if isinstance(raw, list) else None
-    if tables is None or not all(isinstance(t, dict) for t in raw):
-        raise ConfigError("[[sources]] must be a list of tables, one [[sources]] header per source.")
-    for name, value in env.items():  # RECALLBOT_SOURCES__<N>__<KEY>
-        index, _, key = name.partition("__")
-        if not index.isdigit() or not key:
-            raise ConfigError(
-                f"RECALLBOT_SOURCES__{name.upper()} is not understood; use RECALLBOT_SOURCES__<N>__<KEY>."
-            )
-        while len(tables) <= int(index):
-            tables.append({})
-        tables[int(index)][key] = value
-    sources = []
-    for n, table in enumerate(tables, start=1):
-        where = f"[[sources]] #{n}"
-        kind = table.get("kind")
-        if kind not in _SOURCE_KEYS:
-            raise ConfigError(f"{where} kind must be one of {_KIND_NAMES}, got {kind!r}; set kind.")
-        for key in table:
-            if key not in _SOURCE_KEYS[kind]:
-                raise ConfigError(
-                    f"{where} has unknown key '{key}' for kind {kind}; {_suggest(key, sorted(_SOURCE_KEYS[kind]))}"
-                )
-        if kind == "curated":
-            if not isinstance(table.get("path"), str) or not table["path"].strip():
-                raise ConfigError(f'{where} (curated) needs path = "file.toml"; add it.')
-            path = (base / table["path"]).resolve()
-            if not path.is_file():
-                raise ConfigError(f"{where} path {str(path)!r} does not exist; fix the path or remove the source.")
-            sources.append(SourceConfig(kind="curated", path=path))
-        else:
-            sources.append(_live_source(where, KINDS[kind], table))
-    return tuple(sources)
+def _value_sentence(error: ErrorDetails, where: str, key: str, field: FieldInfo) -> str:
+    """Say why a value is refused, by the kind of value the key takes (its annotation and smallest value)."""
+    got, minimum = error["input"], next((m.ge for m in field.metadata if isinstance(m, Ge)), None)
+    if error["type"].startswith("bool"):
+        return f"{where} must be true or false, got {got!r}; fix the value."
+    if field.annotation is float and minimum is not None:  # a delay, which may be 0
+        return f"{where} must be a number of at least {minimum:g}, got {got!r}; fix the value."
+    if field.annotation is float:
+        with suppress(AttributeError, ValueError):
+            got = float(got.strip())  # shown as read
+        return f"{where} must be a number above 0, got {got!r}; fix the value."
+    if error["type"] == "greater_than_equal":
+        return f"{where} must be at least {error.get('ctx', {}).get('ge')}, got {got}; raise it."
+    if error["type"].startswith("int"):
+        shown = repr(got) if isinstance(got, str) else type(got).__name__
+        return f"{where} must be a whole number, got {shown}; fix the value."
+    if error["type"].startswith("tuple"):
+        return f'{where} must be a list of strings like ["a", "b"], got {got!r}; fix the value.'
+    shown = "a secret" if key == "token" else repr(got)
+    return f"{where} must be a string in quotes, got {shown}; quote the value."
 
 
-def _live_source(where: str, kind: Any, table: dict[str, Any]) -> SourceConfig:
-    url = _convert(f"{where} {kind.url_key}", kind.url_key, table.get(kind.url_key, kind.default_url), str, None)
-    options = {
-        name: _convert(f"{where} {name}", name, table[name], option.type, option.minimum)
-        if name in table
-        else option.default
-        for name, option in kind.options.items()
-    }
-    return SourceConfig(kind=kind.kind, base_url=url or kind.default_url, options=tuple(options.items()))
+def _read_file(schema: type[Settings], path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"Config file {str(path)!r} not found; copy config.example.toml there or fix the path.")
+    try:
+        data: dict[str, Any] = TomlConfigSettingsSource(schema, toml_file=path).toml_data
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"Config file {str(path)!r} is not valid TOML ({error}); fix the syntax.") from None
+    return data
+
+
+def _source(settings: Any, n: int, base: Path) -> SourceConfig:
+    if isinstance(settings, CuratedSource):
+        path = (base / settings.path).resolve()
+        if not path.is_file():
+            raise ConfigError(f"[[sources]] #{n} path {str(path)!r} does not exist; fix the path or remove the source.")
+        return SourceConfig(kind="curated", path=path)
+    kind = KINDS[settings.kind]
+    options = tuple((name, getattr(settings, name)) for name in kind.options)
+    return SourceConfig(kind=kind.kind, base_url=getattr(settings, kind.url_key), options=options)
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -230,43 +404,26 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     environ = os.environ if environ is None else environ
     if path is None and environ.get("RECALLBOT_CONFIG"):
         path = Path(environ["RECALLBOT_CONFIG"])
-    data: dict[str, Any] = {}
-    if path is not None:
-        if not path.is_file():
-            raise ConfigError(f"Config file {str(path)!r} not found; copy config.example.toml there or fix the path.")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"Config file {str(path)!r} is not valid TOML ({error}); fix the syntax.") from None
-    env = _env_overrides(environ)
-    plugin_sections = set(installed_platforms()) - set(_SCHEMA)
-    for section in set(data) | set(env):
-        if section not in _SCHEMA and section != "sources" and section not in plugin_sections:
-            known = [*_SCHEMA, "sources", *sorted(plugin_sections)]
-            raise ConfigError(f"Unknown config section [{section}]; {_suggest(section, known)}")
-    plugins = {
-        name: dict(data.get(name) or {}) | env.get(name, {}) for name in plugin_sections if name in data or name in env
-    }
-    sections: dict[str, Any] = {}
-    for section, keys in _SCHEMA.items():
-        raw = data.get(section, {})
-        if not isinstance(raw, dict):
-            raise ConfigError(f"[{section}] must be a table; write it as a [{section}] header.")
-        values: dict[str, Any] = {}
-        for source, items in (("file", raw), ("env", env.get(section, {}))):
-            for key, value in items.items():
-                if key not in keys:
-                    where = f"RECALLBOT_{section.upper()}__{key.upper()}" if source == "env" else f"[{section}] {key}"
-                    raise ConfigError(f"Unknown config key {where}; {_suggest(key, list(keys))}")
-                where = f"RECALLBOT_{section.upper()}__{key.upper()}" if source == "env" else f"[{section}] {key}"
-                converted = _convert(where, key, value, *keys[key])
-                if converted is None:
-                    values.pop(key, None)
-                else:
-                    values[key] = converted
-        sections[section] = _SECTIONS[section](**values)
+    plugin_sections = sorted(set(installed_platforms()) - set(Settings.model_fields))
+    schema = _schema(plugin_sections)
+    file = _read_file(schema, path) if path is not None else {}
+    env = _Environment(schema, environ)()
+    try:
+        settings = schema.model_validate(_merge(file, env))
+    except ValidationError as error:
+        known = [*Settings.model_fields, *plugin_sections]
+        first = min(error.errors(), key=lambda e: not (len(e["loc"]) == 1 and e["type"] == "extra_forbidden"))
+        raise ConfigError(_sentence(first, env, known)) from None
     base = path.parent if path is not None else Path.cwd()
-    sources = _sources(data.get("sources", []), base, env.get("sources", {}))
-    if not sources and sections["checker"].default_sources:
+    sources = tuple(_source(s, n, base) for n, s in enumerate(settings.sources, start=1))
+    if not sources and settings.checker.default_sources:
         sources = default_sources()
-    return Config(**sections, sources=sources, plugins=plugins)
+    plugins = {name: getattr(settings, name) for name in plugin_sections if getattr(settings, name) is not None}
+    return Config(
+        storage=settings.storage,
+        checker=settings.checker,
+        telegram=settings.telegram,
+        discord=settings.discord,
+        sources=sources,
+        plugins=plugins,
+    )

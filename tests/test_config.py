@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import CPSC_URL, SourceConfig, load_config
+from bot.config import CPSC_URL, SourceConfig, TelegramConfig, load_config
 from bot.errors import ConfigError
 
 
@@ -200,3 +200,76 @@ def test_telegram_pacing_is_configurable(tmp_path):
     assert (config.telegram.messages_per_second, config.telegram.group_messages_per_minute) == (20.0, 12.5)
     with pytest.raises(ConfigError, match=r"\[telegram\] chat_messages_per_second must be a number above 0"):
         load_config(write(tmp_path, "[telegram]\nchat_messages_per_second = 0\n"), environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ("", {"RECALLBOT_CHCKER__INTERVAL_SECONDS": "60"}, "Unknown config section [chcker]; did you mean 'checker'?"),
+        ("[Checker]\n", {}, "Unknown config section [Checker]; did you mean 'checker'?"),
+        (
+            "[checker]\ninterval_seconds = 1.5\n",
+            {},
+            "[checker] interval_seconds must be a whole number, got float; fix the value.",
+        ),
+        (
+            "[checker]\ndefault_sources = 'maybe'\n",
+            {},
+            "[checker] default_sources must be true or false, got 'maybe'; fix the value.",
+        ),
+        (
+            "",
+            {"RECALLBOT_TELEGRAM__MESSAGES_PER_SECOND": "0"},
+            "RECALLBOT_TELEGRAM__MESSAGES_PER_SECOND must be a number above 0, got 0.0; fix the value.",
+        ),
+        ("[discord]\ncommand_guild_id = 0\n", {}, "[discord] command_guild_id must be at least 1, got 0; raise it."),
+        (
+            "[[sources]]\nkind = 'eu_safety_gate'\ndelay = -1\n",
+            {},
+            "[[sources]] #1 delay must be a number of at least 0, got -1; fix the value.",
+        ),
+        (
+            "[[sources]]\nkind = 'health_canada'\norganizations = ['a', 5]\n",
+            {},
+            '[[sources]] #1 organizations must be a list of strings like ["a", "b"], got [\'a\', 5]; fix the value.',
+        ),
+        ("sources = [5]\n", {}, "[[sources]] must be a list of tables, one [[sources]] header per source."),
+        ("storage = 5\n", {}, "[storage] must be a table; write it as a [storage] header."),
+        (
+            "",
+            {"RECALLBOT_SOURCES__1__KIND": "cpsc"},  # #2 is set, #1 is not
+            '[[sources]] #1 kind must be one of "curated", "cpsc", "eu_safety_gate", "health_canada", "uk_opss", '
+            '"accc", got None; set kind.',
+        ),
+    ],
+)
+def test_each_kind_of_value_names_its_mistake(tmp_path, text, env, expected):
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text), environ=env)
+    assert str(error.value) == expected
+
+
+def test_the_environment_is_the_mapping_given_else_the_process_environment(monkeypatch):
+    monkeypatch.setenv("RECALLBOT_TELEGRAM__TOKEN", "123:from-the-process")
+    monkeypatch.delenv("RECALLBOT_CONFIG", raising=False)
+    assert load_config(None, environ={}).telegram.token is None
+    assert load_config(None).telegram.token == "123:from-the-process"
+
+
+def test_a_blank_variable_leaves_the_default():
+    """docker-compose passes an unset token as RECALLBOT_TELEGRAM__TOKEN= (blank)."""
+    env = {"RECALLBOT_TELEGRAM__TOKEN": " ", "RECALLBOT_TELEGRAM__API_BASE_URL": ""}
+    config = load_config(None, environ=env)
+    assert (config.telegram.token, config.telegram.api_base_url) == (None, "https://api.telegram.org/bot")
+
+
+def test_a_variable_name_is_read_in_any_case_after_the_prefix():
+    env = {"RECALLBOT_Checker__Interval_Seconds": "60", "recallbot_checker__max_age_days": "5"}  # not ours: lower-case
+    checker = load_config(None, environ=env).checker
+    assert (checker.interval_seconds, checker.max_age_days) == (60, 90)
+
+
+def test_a_section_built_in_code_holds_its_token_as_a_secret():
+    config = TelegramConfig(token="123:in-code", api_base_url="http://127.0.0.1:9/bot")
+    assert config.token == "123:in-code"
+    assert "in-code" not in repr(config)

@@ -1,8 +1,9 @@
 """Every kind of live source `[[sources]]` can name: its defaults, its options and how to build it.
 
 The five live feeds are on by default (``default_sources``); a ``[[sources]]`` list replaces
-them. Each kind's options are checked by the configuration against ``options`` here, so a new
-kind is one entry in ``KINDS`` and one module in ``bot/sources/``.
+them. The configuration makes each kind's settings model from its entry here (``url_key`` and
+``default_url``, and ``options``: type, default, smallest value), so a new kind is one entry in
+``KINDS`` and one module in ``bot/sources/``.
 """
 
 from __future__ import annotations
