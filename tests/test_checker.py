@@ -171,7 +171,7 @@ async def test_cursor_steps_back_an_overlap_and_stays_on_failure(tcore, clock, a
     clock.advance(days=1)
     api.fault = "500"
     failed = await checker(tcore, cpsc).run_pass()
-    assert failed.sources[0].error == "HTTP 500 from the API"
+    assert failed.sources[0].error == "HTTP 500 for the API"
     with tcore.session() as session:
         state = get_state(session, cpsc.name)
     assert (state.cursor, state.consecutive_failures) == ("2025-10-15", 1)
@@ -182,7 +182,11 @@ async def test_cursor_steps_back_an_overlap_and_stays_on_failure(tcore, clock, a
 
 @pytest.mark.parametrize(
     ("fault", "error"),
-    [("500", "HTTP 500 from the API"), ("timeout", "timed out after 60 s"), ("json", "the response is not valid JSON")],
+    [
+        ("500", "HTTP 500 for the API"),
+        ("timeout", "the API timed out after 60 s"),
+        ("json", "the response is not valid JSON"),
+    ],
 )
 async def test_a_broken_source_does_not_stop_the_others(tcore, clock, api, cpsc, tmp_path, fault, error):
     curated = tmp_path / "extra.toml"
@@ -301,7 +305,7 @@ async def test_status_shows_sources_and_queue(tcore, clock, api, cpsc):
     assert "Alerts waiting to be sent: 0." in text
     held = "4 records dated 2024-03-07 to 2025-08-14"  # what the source gave: its records and their dates
     assert f"- {cpsc.name}: {held}; last success 2025-10-15 12:00:00 UTC; 1 failures" in text
-    assert "last error 2025-10-15 12:15:00 UTC: timed out after 60 s" in text
+    assert "last error 2025-10-15 12:15:00 UTC: the API timed out after 60 s" in text
 
 
 async def test_an_unchanged_payload_is_not_parsed_again(tcore, clock, tmp_path, monkeypatch):

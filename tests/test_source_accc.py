@@ -238,7 +238,7 @@ async def test_fetch_reads_the_feed_url_and_parses_both_items():
 
 async def test_fetch_turns_a_server_error_into_a_source_error():
     async with serve(lambda request: httpx.Response(500, text="oops")) as client:
-        with pytest.raises(SourceError, match="HTTP 500 from the feed"):
+        with pytest.raises(SourceError, match="HTTP 500 for the feed"):
             await AcccSource(DEFAULT_URL, client).fetch(None, NOW)
 
 

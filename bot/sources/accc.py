@@ -26,7 +26,7 @@ from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
 from bot.extract import UnitLimits, extract_limits
 from bot.normalize import model_key
-from bot.sources.base import FetchResult, Parsed, Problem, digest_of
+from bot.sources.base import FetchResult, Parsed, digest_of, download, parse_each
 
 KIND = "accc"
 AUTHORITY = "Australian Competition and Consumer Commission (ACCC)"
@@ -297,17 +297,11 @@ def parse_feed(payload: bytes, source: str) -> Parsed:
     channel = root.find("channel") if root.tag == "rss" else None
     if channel is None:
         raise SourceError(f"the response is not an RSS feed (root <{root.tag}>)")
-    events: dict[str, Event] = {}
-    problems: list[Problem] = []
-    for position, item in enumerate(channel.findall("item"), start=1):
-        label = (item.findtext("guid") or "").strip() or (item.findtext("link") or "").strip() or f"#{position}"
-        try:
-            event = parse_item(item)
-        except RecordError as error:
-            problems.append(Problem(source, label, error.field, error.reason))
-            continue
-        events.setdefault(event.id, event)
-    return list(events.values()), problems
+    labelled = (
+        ((item.findtext("guid") or "").strip() or (item.findtext("link") or "").strip() or f"#{n}", item)
+        for n, item in enumerate(channel.findall("item"), start=1)
+    )
+    return parse_each(labelled, parse_item, source)
 
 
 class AcccSource:
@@ -323,13 +317,5 @@ class AcccSource:
 
     async def fetch(self, cursor: str | None, now: datetime) -> FetchResult:
         """Fetch the feed; the cursor is unused, since the feed is only the newest ~100 recalls."""
-        try:
-            response = await self._client.get(self.url, timeout=self._timeout, follow_redirects=True)
-        except httpx.TimeoutException:
-            raise SourceError(f"timed out after {self._timeout:.0f} s") from None
-        except httpx.HTTPError as error:
-            raise SourceError(f"network error: {type(error).__name__}") from None
-        if response.status_code != 200:
-            raise SourceError(f"HTTP {response.status_code} from the feed")
-        body = response.content
+        body = (await download(self._client, self.url, "the feed", timeout=self._timeout)).content
         return FetchResult(digest_of(body), lambda: parse_feed(body, self.name), cursor=None)

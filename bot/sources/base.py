@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
+import httpx
+
+from bot.errors import RecordError, SourceError
 from bot.events import Event
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,3 +98,42 @@ def min_interval(source: Source) -> timedelta:
     """Return how seldom a source needs reading at most often (its ``min_interval``, else none)."""
     value = getattr(source, "min_interval", None)
     return value if isinstance(value, timedelta) else timedelta(0)
+
+
+async def download(
+    client: httpx.AsyncClient,
+    url: str,
+    what: str,
+    *,
+    timeout: float,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    accept: Collection[int] = (200,),
+) -> httpx.Response:
+    """GET a payload; a timeout, a network error or a status not in ``accept`` is a one-sentence SourceError.
+
+    ``what`` names the payload in that sentence ("the API", "the weekly report 10000324").
+    """
+    try:
+        response = await client.get(url, params=params, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        raise SourceError(f"{what} timed out after {timeout:.0f} s") from None
+    except httpx.HTTPError as error:
+        raise SourceError(f"network error reading {what}: {type(error).__name__}") from None
+    if response.status_code not in accept:
+        raise SourceError(f"HTTP {response.status_code} for {what}")
+    return response
+
+
+def parse_each(records: Iterable[tuple[str, T]], parse: Callable[[T], Event], source: str) -> Parsed:
+    """Parse labelled records, one event per id (the first wins); a bad record is reported and skipped."""
+    events: dict[str, Event] = {}
+    problems: list[Problem] = []
+    for label, record in records:
+        try:
+            event = parse(record)
+        except RecordError as error:
+            problems.append(Problem(source, label, error.field, error.reason))
+            continue
+        events.setdefault(event.id, event)
+    return list(events.values()), problems

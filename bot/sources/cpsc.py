@@ -18,7 +18,7 @@ import httpx
 from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
 from bot.extract import extract_brands, extract_limits, extract_models
-from bot.sources.base import FetchResult, HistoryStep, Parsed, Problem, digest_of
+from bot.sources.base import FetchResult, HistoryStep, Parsed, Problem, digest_of, download, parse_each
 
 AUTHORITY = "U.S. Consumer Product Safety Commission (CPSC)"
 HISTORY_STEP = 500  # records stored per backfill step (one transaction, one resume point)
@@ -169,15 +169,7 @@ class CpscSource:
             yield HistoryStep((events, (problems if offset == start else []) + bad), str(done), done, len(records))
 
     async def _get(self, params: dict[str, str], timeout: float) -> bytes:
-        try:
-            response = await self._client.get(self.base_url, params=params, timeout=timeout)
-        except httpx.TimeoutException:
-            raise SourceError(f"timed out after {timeout:.0f} s") from None
-        except httpx.HTTPError as error:
-            raise SourceError(f"network error: {type(error).__name__}") from None
-        if response.status_code != 200:
-            raise SourceError(f"HTTP {response.status_code} from the API")
-        return response.content
+        return (await download(self._client, self.base_url, "the API", timeout=timeout, params=params)).content
 
     def _records(self, body: bytes) -> tuple[list[dict[str, Any]], list[Problem]]:
         try:
@@ -222,14 +214,8 @@ def _unique_by_recall_id(records: list[Any], source: str) -> tuple[list[dict[str
 
 def parse_records(records: list[Any], source: str) -> tuple[list[Event], list[Problem]]:
     """Parse API records, one event per recall number; report the bad ones."""
-    events: dict[str, Event] = {}
-    problems: list[Problem] = []
-    for position, record in enumerate(records, start=1):
-        label = str(record.get("RecallNumber") or f"#{position}") if isinstance(record, dict) else f"#{position}"
-        try:
-            event = parse_record(record)
-        except RecordError as error:
-            problems.append(Problem(source, label, error.field, error.reason))
-            continue
-        events.setdefault(event.id, event)
-    return list(events.values()), problems
+    labelled = (
+        (str(record.get("RecallNumber") or f"#{n}") if isinstance(record, dict) else f"#{n}", record)
+        for n, record in enumerate(records, start=1)
+    )
+    return parse_each(labelled, parse_record, source)

@@ -21,7 +21,7 @@ import httpx
 
 from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
-from bot.sources.base import FetchResult, HistoryStep, Parsed, Problem, digest_of
+from bot.sources.base import FetchResult, HistoryStep, Parsed, Problem, digest_of, download
 
 KIND = "eu_safety_gate"
 AUTHORITY = "EU Safety Gate (European Commission)"
@@ -282,15 +282,7 @@ class EuSafetyGateSource:
         return parse_index(body, self.name, self.base_url)
 
     async def _get(self, url: str, what: str) -> bytes:
-        try:
-            response = await self._client.get(url, timeout=self._timeout)
-        except httpx.TimeoutException:
-            raise SourceError(f"the {what} timed out after {self._timeout:.0f} s") from None
-        except httpx.HTTPError as error:
-            raise SourceError(f"network error reading the {what}: {type(error).__name__}") from None
-        if response.status_code != 200:
-            raise SourceError(f"HTTP {response.status_code} for the {what}")
-        return response.content
+        return (await download(self._client, url, f"the {what}", timeout=self._timeout)).content
 
 
 def _cursor_id(cursor: str) -> int:

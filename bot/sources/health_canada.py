@@ -21,7 +21,7 @@ from bs4 import BeautifulSoup
 
 from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
-from bot.sources.base import FetchResult, Parsed, Problem, digest_of
+from bot.sources.base import FetchResult, Parsed, digest_of, download, parse_each
 
 KIND = "health_canada"
 AUTHORITY = "Health Canada"
@@ -121,24 +121,15 @@ def _kept(row: dict[str, Any], organizations: frozenset[str]) -> bool:
 def parse_rows(rows: list[Any], source: str, organizations: tuple[str, ...] = (CONSUMER_PRODUCTS,)) -> Parsed:
     """Parse the rows of ``organizations`` (empty: every row), one event per NID; report the bad ones."""
     wanted = frozenset(plain_text(name).casefold() for name in organizations)
-    events: dict[str, Event] = {}
-    problems: list[Problem] = []
+    kept: list[tuple[str, Any]] = []
     for position, row in enumerate(rows, start=1):
-        if not isinstance(row, dict):
-            problems.append(Problem(source, f"#{position}", "record", "expected a JSON object"))
-            continue
+        if not isinstance(row, dict):  # reported by parse_row, in its place among the rows
+            kept.append((f"#{position}", row))
         # Other organizations' rows (food, drugs, vehicles) are out of scope, not broken: skip them quietly.
-        if not _kept(row, wanted):
-            continue
-        nid = row.get("NID")
-        label = nid.strip() if isinstance(nid, str) and nid.strip() else f"#{position}"
-        try:
-            event = parse_row(row)
-        except RecordError as error:
-            problems.append(Problem(source, label, error.field, error.reason))
-            continue
-        events.setdefault(event.id, event)
-    return list(events.values()), problems
+        elif _kept(row, wanted):
+            nid = row.get("NID")
+            kept.append((nid.strip() if isinstance(nid, str) and nid.strip() else f"#{position}", row))
+    return parse_each(kept, parse_row, source)
 
 
 def parse_payload(body: bytes, source: str, organizations: tuple[str, ...] = (CONSUMER_PRODUCTS,)) -> Parsed:
@@ -198,18 +189,14 @@ class HealthCanadaSource:
             headers["If-None-Match"] = previous["etag"]
         if "last_modified" in previous:
             headers["If-Modified-Since"] = previous["last_modified"]
-        try:
-            response = await self._client.get(self.url, headers=headers, timeout=self._timeout)
-        except httpx.TimeoutException:
-            raise SourceError(f"timed out after {self._timeout:.0f} s") from None
-        except httpx.HTTPError as error:
-            raise SourceError(f"network error: {type(error).__name__}") from None
-        if response.status_code == 304 and headers:
+        accept = (200, 304) if headers else (200,)  # "not modified" answers only a conditional request
+        response = await download(
+            self._client, self.url, "the open data file", timeout=self._timeout, headers=headers, accept=accept
+        )
+        if response.status_code == 304:
             # Same digest as last time: the checker sees "unchanged" and never parses.
             digest = previous["digest"]
             return FetchResult(digest, _not_downloaded, cursor=_cursor(response, digest, previous))
-        if response.status_code != 200:
-            raise SourceError(f"HTTP {response.status_code} from the open data file")
         body = response.content
         digest = digest_of(body)
         parse = functools.partial(parse_payload, body, self.name, self.organizations)

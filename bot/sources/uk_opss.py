@@ -23,7 +23,7 @@ from bs4 import BeautifulSoup, Tag
 from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
 from bot.normalize import has_digit
-from bot.sources.base import FetchResult, Parsed, Problem, digest_of
+from bot.sources.base import FetchResult, Parsed, Problem, digest_of, download, parse_each
 
 KIND = "uk_opss"
 AUTHORITY = "Office for Product Safety and Standards (OPSS), UK"
@@ -275,16 +275,7 @@ def _extra(
 
 def parse_items(items: list[tuple[str, Any]], source: str) -> Parsed:
     """Parse (label, content item) pairs, one event per reference; report the bad ones."""
-    events: dict[str, Event] = {}
-    problems: list[Problem] = []
-    for label, item in items:
-        try:
-            event = parse_item(item)
-        except RecordError as error:
-            problems.append(Problem(source, label, error.field, error.reason))
-            continue
-        events.setdefault(event.id, event)
-    return list(events.values()), problems
+    return parse_each(items, parse_item, source)
 
 
 @dataclass(frozen=True)
@@ -414,12 +405,4 @@ class UkOpssSource:
             raise SourceError("the content is not valid JSON") from None
 
     async def _get(self, url: str, params: dict[str, str] | None, what: str) -> bytes:
-        try:
-            response = await self._client.get(url, params=params, timeout=self._timeout)
-        except httpx.TimeoutException:
-            raise SourceError(f"the {what} timed out after {self._timeout:.0f} s") from None
-        except httpx.HTTPError as error:
-            raise SourceError(f"network error reading the {what}: {type(error).__name__}") from None
-        if response.status_code != 200:
-            raise SourceError(f"HTTP {response.status_code} for the {what}")
-        return response.content
+        return (await download(self._client, url, f"the {what}", timeout=self._timeout, params=params)).content
