@@ -81,7 +81,13 @@ def _possible_text(result: CheckResult) -> str:
         template = messages.POSSIBLE_CODE if models else messages.POSSIBLE_CODE_NO_MODEL
         return template.format(code=result.code, count=messages.plural(count, "notice"), models=models)
     verb = "names" if count == 1 else "name"
-    text = messages.POSSIBLE_PRODUCT.format(count=_recalls(count), verb=verb, query=result.query)
+    if any(m.event.models for m in result.matches[:MAX_SHOWN]):
+        text = messages.POSSIBLE_PRODUCT.format(count=_recalls(count), verb=verb, query=result.query)
+    else:  # a "Compare" line would only repeat the brand and name the user typed
+        notices = "the notice gives" if count == 1 else "the notices give"
+        text = messages.POSSIBLE_PRODUCT_NO_MODEL.format(
+            count=_recalls(count), verb=verb, query=result.query, notices=notices
+        )
     unit = _unit_text(result)
     return f"{text} {unit}" if unit else text
 

@@ -76,6 +76,10 @@ POSSIBLE_PRODUCT = (
     'Possibly: {count} {verb} a product matching "{query}", but not a model number you gave. '
     'Compare your label with the "Compare" line of each notice below.'
 )
+POSSIBLE_PRODUCT_NO_MODEL = (
+    'Possibly: {count} {verb} a product matching "{query}", and {notices} no model number to check your '
+    'label against. Ask the company under "Contact" whether your unit is included.'
+)
 POSSIBLE_CODE = (
     "Possibly: {code} is a serial number or date code listed in {count}, for model {models}. "
     "Check that your label shows that model too."

@@ -59,7 +59,16 @@ def test_a_model_number_that_looks_like_a_name_is_a_yes(core):
 
 def test_a_product_name_is_never_a_yes(core):
     text = dispatch(core, CHAT, "/check Anker 535").text
-    assert text.startswith('Possibly: 1 recall names a product matching "Anker 535"') and '"Compare" line' in text
+    assert text.startswith('Possibly: 1 recall names a product matching "Anker 535"')
+    # The notice names no model: the answer sends the owner to the company, not to a "Compare" line
+    # that would only repeat the brand and product name the owner typed.
+    assert 'the notice gives no model number to check your label against. Ask the company under "Contact"' in text
+    assert '"Compare" line' not in text
+
+
+def test_a_product_name_with_models_on_record_says_which_to_compare(core):
+    text = dispatch(core, CHAT, "/check varmfront").text
+    assert text.startswith('Possibly: 1 recall names a product matching "varmfront", but not a model number you gave.')
 
 
 @pytest.mark.parametrize("query", ["2024", "CR2032", "I07", "U2O", "IPX4", "Qi2", "v2.0", "9AM"])
