@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.app import open_core
 from bot.checker import PassReport
 from bot.commands import dispatch
-from bot.config import Config, SourceConfig, load_config
+from bot.config import Config, default_sources, load_config
 from bot.delivery import Notifier
 from bot.errors import RecallbotError, SourceError
 from bot.events import Destination
@@ -24,7 +24,7 @@ from bot.platforms import chosen, command_names, discover, run_command
 from bot.render import render_reply
 from bot.runtime import build_source, http_client, make_checker, running
 from bot.sources.base import HistorySource
-from bot.sources.kinds import HISTORY_KINDS, KINDS
+from bot.sources.kinds import HISTORY_KINDS
 
 logger = logging.getLogger("recallbot")
 CLI = Destination("cli", "0")
@@ -65,8 +65,8 @@ def _backfill(config: Config, kind: str, since: date | None) -> int:
     from bot.progress import progress_for
 
     entry = next((s for s in config.sources if s.kind == kind), None)
-    if entry is None and kind in KINDS:  # not configured: the kind at its defaults
-        entry = SourceConfig(kind=kind, base_url=KINDS[kind].default_url, options=tuple(KINDS[kind].defaults().items()))
+    if entry is None:  # not configured: the kind at its defaults
+        entry = next((s for s in default_sources() if s.kind == kind), None)
     if entry is None or kind not in HISTORY_KINDS:
         raise RecallbotError(
             f"{kind!r} has no history to load; backfill works for {' and '.join(HISTORY_KINDS)} "

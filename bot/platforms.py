@@ -26,7 +26,6 @@ from bot.delivery import Notifier
 
 logger = logging.getLogger(__name__)
 
-PLATFORMS = PLATFORM_GROUP
 COMMANDS = "recallbot.commands"
 
 
@@ -57,7 +56,7 @@ def _load(group: str) -> dict[str, EntryPoint]:
 def discover() -> dict[str, Platform]:
     """Load every installed platform; one that fails to load is logged and left out."""
     found: dict[str, Platform] = {}
-    for name, entry in sorted(_load(PLATFORMS).items()):
+    for name, entry in sorted(_load(PLATFORM_GROUP).items()):
         try:
             factory: Callable[[], Platform] = entry.load()
             found[name] = factory()

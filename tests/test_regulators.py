@@ -92,9 +92,7 @@ async def test_status_lists_every_source_with_its_records_and_dates(tmp_path, re
     assert "- bundled:cpsc-snapshot (bundled with recallbot): 589 records dated 2023-12-07 to 2026-03-26" in output
 
 
-async def test_a_second_check_reads_only_sources_that_are_due_and_health_canada_asks_conditionally(
-    tmp_path, regulators, checked
-):
+async def test_a_second_check_minutes_later_reads_only_the_sources_that_are_due(tmp_path, regulators, checked):
     before = len(regulators.requests)
     status, output = await recallbot(tmp_path, "check-now")
     assert status == 0, output

@@ -18,7 +18,6 @@ from bot.sources import accc, cpsc, eu_safety_gate, health_canada, uk_opss
 from bot.sources.base import Source
 
 CPSC_URL = "https://www.saferproducts.gov/RestWebServices/Recall"
-CPSC_ATTRIBUTION = "Source: U.S. Consumer Product Safety Commission (public domain)"
 
 
 @dataclass(frozen=True)
@@ -35,11 +34,10 @@ class SourceKind:
     """A kind of live source: what it covers, where it reads by default and how it is built."""
 
     kind: str
-    title: str  # how answers and /status name it
-    covers: str  # one line for the README and /status
+    id_prefix: str  # the start of its events' ids ("eu" of "eu-SR/02546/26")
     url_key: str  # "base_url" where the source reads several paths under it, else "url"
     default_url: str
-    attribution: str
+    attribution: str | None  # the licence line answers citing it show (None: none asked for)
     build: Callable[[str, httpx.AsyncClient, Mapping[str, Any]], Source]
     options: Mapping[str, Option] = field(default_factory=dict)
 
@@ -73,17 +71,15 @@ KINDS: dict[str, SourceKind] = {
     for kind in (
         SourceKind(
             "cpsc",
-            "U.S. CPSC",
-            "U.S. consumer product recalls since 1973 (about 10,000; backfill loads them all)",
+            "cpsc",
             "base_url",
             CPSC_URL,
-            CPSC_ATTRIBUTION,
+            None,  # U.S. federal works are public domain, and each answer names the CPSC recall
             _cpsc,
         ),
         SourceKind(
             "eu_safety_gate",
-            "EU Safety Gate",
-            "alerts on dangerous non-food products in the EU/EEA, weekly reports since 2005",
+            "eu",
             "base_url",
             eu_safety_gate.BASE_URL,
             eu_safety_gate.ATTRIBUTION,
@@ -92,8 +88,7 @@ KINDS: dict[str, SourceKind] = {
         ),
         SourceKind(
             "health_canada",
-            "Health Canada",
-            "Canadian recalls and safety alerts (consumer products by default); found by product name",
+            "hc",
             "url",
             health_canada.DEFAULT_URL,
             health_canada.ATTRIBUTION,
@@ -102,8 +97,7 @@ KINDS: dict[str, SourceKind] = {
         ),
         SourceKind(
             "uk_opss",
-            "UK OPSS",
-            "UK product safety alerts, reports and recalls (GOV.UK)",
+            "uk",
             "base_url",
             uk_opss.BASE_URL,
             uk_opss.ATTRIBUTION,
@@ -112,8 +106,7 @@ KINDS: dict[str, SourceKind] = {
         ),
         SourceKind(
             "accc",
-            "Australia ACCC",
-            "Australian consumer product recalls (the feed holds the newest ~100)",
+            "accc",
             "url",
             accc.DEFAULT_URL,
             accc.ATTRIBUTION,
@@ -125,14 +118,8 @@ KINDS: dict[str, SourceKind] = {
 # The kinds whose whole history `recallbot backfill` can load (the others' feeds hold all they offer).
 HISTORY_KINDS = ("cpsc", "eu_safety_gate")
 
-# Answers cite a source's licence by the event id's prefix (CPSC's works are public domain,
-# and each answer already names the CPSC recall).
-ATTRIBUTIONS = {
-    "eu": eu_safety_gate.ATTRIBUTION,
-    "hc": health_canada.ATTRIBUTION,
-    "uk": uk_opss.ATTRIBUTION,
-    "accc": accc.ATTRIBUTION,
-}
+# Answers cite a source's licence by the event id's prefix.
+ATTRIBUTIONS = {k.id_prefix: k.attribution for k in KINDS.values() if k.attribution}
 
 
 def attribution_of(event_id: str) -> str | None:
