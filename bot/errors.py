@@ -4,7 +4,10 @@ RecallbotError
 ├── ConfigError        a configuration key is wrong; the message names the key and the fix
 ├── RecordError        one dataset record breaks the format; the others still load
 ├── UsageError         a command got input it cannot take; the message is for the user
-└── SourceError        a source could not be read this time (network, status, body)
+├── SourceError        a source could not be read this time (network, status, body)
+└── PhotoError         a photo of a label cannot be read now
+    ├── PhotoBusy      the chat's previous photo is still being read, or too many are
+    └── PhotoTooLarge  the file is larger than a bot may download
 """
 
 from __future__ import annotations
@@ -33,3 +36,25 @@ class UsageError(RecallbotError):
 
 class SourceError(RecallbotError):
     """A source could not be read; the reason is safe to show an operator."""
+
+
+class PhotoError(RecallbotError):
+    """A photo cannot be read now; the adapter answers with a sentence."""
+
+
+class PhotoBusy(PhotoError):
+    """A photo cannot be read now: ``own`` if the chat's previous photo is still being read, else the reader is full."""
+
+    def __init__(self, chat: str, own: bool) -> None:
+        super().__init__(chat, own)
+        self.chat = chat
+        self.own = own
+
+
+class PhotoTooLarge(PhotoError):
+    """A photo is larger than a chat platform lets a bot download."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(size, limit)
+        self.size = size
+        self.limit = limit
