@@ -34,7 +34,7 @@ from bot.alerts import alert_keys
 from bot.checker import Checker
 from bot.core import Core
 from bot.dataset import store_events
-from bot.events import Event, EventKind
+from bot.events import Event, EventKind, Reason
 from bot.sources.base import FetchResult
 from storage import outbox, repo
 from storage.db import make_engine, migrate
@@ -127,7 +127,7 @@ def case_naive(path: str | Path) -> dict:
                     event_hash=EVENT.content_hash,
                     platform=sub.platform,
                     address=sub.address,
-                    reasons=f"you follow brand {sub.label}",
+                    reasons=Reason("brand", sub.label).line(),
                     next_attempt_at=NOW,
                     created_at=NOW,
                 )

@@ -1,10 +1,9 @@
-"""Which subscriptions an event alerts, and the sentence that says why."""
+"""Which subscriptions an event alerts, and why (as data: it is worded when the alert is sent)."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot import messages
 from bot.events import Event, EventKind, KeyType
 from storage import repo
 from storage.outbox import AlertKey
@@ -21,25 +20,24 @@ def alert_keys(session: Session, event: Event) -> list[AlertKey]:
     keys: list[AlertKey] = []
     found = event.lookup_keys()
     if event.kind is EventKind.RECALL:
-        for kind, key, _ in found:
+        for kind, key, _label in found:
             if kind is KeyType.BRAND:
-                keys.append(AlertKey("brand", key, messages.WHY_BRAND))
+                keys.append(AlertKey("brand", key))
             elif kind is KeyType.MODEL:
-                keys.append(AlertKey("model", key, messages.WHY_MODEL))
+                keys.append(AlertKey("model", key))
         return keys
     supplier = event.supplier or event.title
     linked = {key: label for kind, key, label in found if kind is KeyType.LINKED_BRAND}
-    for kind, key, _ in found:
+    for kind, key, _label in found:
         if kind is KeyType.SUPPLIER:
-            keys.append(AlertKey("supplier", key, messages.WHY_SUPPLIER))
+            keys.append(AlertKey("supplier", key))
     for key in linked:
-        keys.append(AlertKey("brand", key, messages.WHY_BRAND, messages.WHY_LINKED.format(supplier=supplier)))
+        keys.append(AlertKey("brand", key, supplier=supplier))
     models: dict[str, str] = {}
     for hit in repo.events_for_keys(session, [(KeyType.BRAND.value, key) for key in linked]):
-        for kind, key, _ in hit.event.lookup_keys():
+        for kind, key, _label in hit.event.lookup_keys():
             if kind is KeyType.MODEL:
                 models.setdefault(key, hit.label)
     for key, brand in models.items():
-        suffix = messages.WHY_LINKED_MODEL.format(brand=brand, supplier=supplier)
-        keys.append(AlertKey("model", key, messages.WHY_MODEL, suffix))
+        keys.append(AlertKey("model", key, supplier=supplier, brand=brand))
     return keys

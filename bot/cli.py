@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from contextlib import AsyncExitStack
 from datetime import date
 from pathlib import Path
 
+from bot import i18n
 from bot.app import open_core
 from bot.checker import PassReport
 from bot.commands import dispatch
@@ -41,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd = commands.add_parser("check", parents=[common], help="check models or brands and print the answers")
     check_cmd.add_argument("queries", nargs="+", metavar="MODEL")
     check_cmd.add_argument("--json", action="store_true", help="print JSON for scripts")
+    check_cmd.add_argument(
+        "--language", metavar="LANG", help="answer in en or zh (default: from the LANG environment variable, else en)"
+    )
     commands.add_parser("check-now", parents=[common], help="check every source once and print what changed")
     commands.add_parser("status", parents=[common], help="show source health, last and next check, alerts waiting")
     backfill_cmd = commands.add_parser(
@@ -99,12 +104,13 @@ def _backfill(config: Config, kind: str, since: date | None) -> int:
         return 130
 
 
-def _check(config: Config, queries: list[str], as_json: bool) -> int:
+def _check(config: Config, queries: list[str], as_json: bool, language: str | None = None) -> int:
     core = open_core(config)
-    replies = [dispatch(core, CLI, f"/check {query}") for query in queries]
-    if not as_json:
-        print("\n\n".join(render_reply(reply) for reply in replies))
-        return 0
+    with i18n.language(i18n.language_of(language or os.environ.get("LANG"))):
+        replies = [dispatch(core, CLI, f"/check {query}") for query in queries]
+        if not as_json:
+            print("\n\n".join(render_reply(reply) for reply in replies))
+            return 0
     results = [
         reply.check.to_dict() if reply.check else {"query": query, "error": reply.text}
         for query, reply in zip(queries, replies, strict=True)
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         hide_secrets([t for t in (config.telegram.token, config.discord.token) if t])
         if args.command == "check":
-            return _check(config, args.queries, args.json)
+            return _check(config, args.queries, args.json, args.language)
         if args.command == "run":
             return _run(config)
         if args.command == "console":

@@ -6,17 +6,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
-from bot import messages
+from bot import i18n, messages
 from bot.core import Core
 from bot.errors import UsageError
 from bot.events import Destination, KeyType
+from bot.i18n import _
 from bot.matching import Vocabulary, by_date, clean_query
 from bot.matching import check as check_query
 from bot.normalize import has_digit, model_key, name_key
+from bot.photos import PhotoResult
 from bot.replies import Button, Reply
 from bot.results import CheckResult, Match, Verdict
 from storage import outbox, repo
@@ -27,49 +29,50 @@ logger = logging.getLogger(__name__)
 MAX_SHOWN = 5
 MAX_SUBSCRIPTIONS = 100
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
-_TYPE_WORDS = {t.value: t for t in (KeyType.BRAND, KeyType.MODEL, KeyType.SUPPLIER)}
+# The type words a chat may put before a name, English and Chinese ("/subscribe 品牌 小米").
+_TYPE_WORDS = {t.value: t for t in (KeyType.BRAND, KeyType.MODEL, KeyType.SUPPLIER)} | {
+    "品牌": KeyType.BRAND,
+    "型号": KeyType.MODEL,
+    "供应商": KeyType.SUPPLIER,
+    "电芯供应商": KeyType.SUPPLIER,
+}
 
 
 def start(core: Core, dest: Destination, args: str) -> Reply:
     """Greet a user; a chat that was paused (blocked, removed) gets its alerts again."""
     core.destination_back(dest)
-    return Reply(messages.START)
+    return Reply(_(messages.START))
 
 
 def help(core: Core, dest: Destination, args: str) -> Reply:
     """List the commands."""
-    return Reply(messages.HELP)
-
-
-def _recalls(count: int) -> str:
-    return messages.plural(count, "recall")
+    return Reply(messages.help_text(messages.HELP))
 
 
 def _unit_text(result: CheckResult) -> str | None:
     """Return what the answer knows about which units are covered."""
     if result.unit is not None:
-        template = {True: messages.UNIT_COVERED, False: messages.UNIT_NOT_COVERED, None: messages.UNIT_UNKNOWN}
+        template = {True: _(messages.UNIT_COVERED), False: _(messages.UNIT_NOT_COVERED), None: _(messages.UNIT_UNKNOWN)}
         return template[result.unit.covered].format(code=result.unit.code)
     if result.verdict is Verdict.RECALLED and any(m.event.unit_codes or m.event.unit_ranges for m in result.matches):
-        return messages.UNIT_TESTABLE.format(model=(result.model or "").split(", ")[0])
+        return _(messages.UNIT_TESTABLE).format(model=(result.model or "").split(", ")[0])
     if any(m.event.limits or m.event.unit_codes for m in result.matches):
-        return messages.UNIT_LIMITED
+        return _(messages.UNIT_LIMITED)
     return None
 
 
 def _recalled_text(result: CheckResult) -> str:
-    notices = messages.plural(len(result.matches), "notice")
+    notices = messages.notices(len(result.matches))
     if result.barcode:
-        template = messages.RECALLED_BARCODE_MODELS if result.model else messages.RECALLED_BARCODE
+        template = _(messages.RECALLED_BARCODE_MODELS) if result.model else _(messages.RECALLED_BARCODE)
         text = template.format(barcode=result.barcode, count=notices, models=result.model)
     elif len(result.models_named) > 1:
         parts = "; ".join(
-            messages.RECALLED_PART.format(model=model, count=messages.plural(n, "notice"))
-            for model, n in result.models_named
+            _(messages.RECALLED_PART).format(model=model, count=messages.notices(n)) for model, n in result.models_named
         )
-        text = messages.RECALLED_MANY.format(parts=parts)
+        text = _(messages.RECALLED_MANY).format(parts=parts)
     else:
-        text = messages.RECALLED.format(model=result.model, count=notices)
+        text = _(messages.RECALLED).format(model=result.model, count=notices)
     unit = _unit_text(result)
     return f"{text} {unit}" if unit else text
 
@@ -78,16 +81,9 @@ def _possible_text(result: CheckResult) -> str:
     count = len(result.matches)
     if result.code:
         models = ", ".join(dict.fromkeys(m for match in result.matches[:MAX_SHOWN] for m in match.event.models))
-        template = messages.POSSIBLE_CODE if models else messages.POSSIBLE_CODE_NO_MODEL
-        return template.format(code=result.code, count=messages.plural(count, "notice"), models=models)
-    verb = "names" if count == 1 else "name"
-    if any(m.event.models for m in result.matches[:MAX_SHOWN]):
-        text = messages.POSSIBLE_PRODUCT.format(count=_recalls(count), verb=verb, query=result.query)
-    else:  # a "Compare" line would only repeat the brand and name the user typed
-        notices = "the notice gives" if count == 1 else "the notices give"
-        text = messages.POSSIBLE_PRODUCT_NO_MODEL.format(
-            count=_recalls(count), verb=verb, query=result.query, notices=notices
-        )
+        template = _(messages.POSSIBLE_CODE) if models else _(messages.POSSIBLE_CODE_NO_MODEL)
+        return template.format(code=result.code, count=messages.notices(count), models=models)
+    text = messages.possible_product(count, result.query, any(m.event.models for m in result.matches[:MAX_SHOWN]))
     unit = _unit_text(result)
     return f"{text} {unit}" if unit else text
 
@@ -100,43 +96,41 @@ def _check_text(result: CheckResult) -> str:
         return _possible_text(result)
     if result.verdict is Verdict.SUPPLIER:
         supplier = result.matches[0].event.supplier
-        return messages.RECALLED_SUPPLIER.format(
-            supplier=supplier, count=messages.plural(count, "certificate suspension")
-        )
+        return _(messages.RECALLED_SUPPLIER).format(supplier=supplier, count=messages.suspensions(count))
     if result.verdict is Verdict.BRAND and not result.matches:
-        lines = [messages.BRAND_LINKED_ONLY.format(brand=result.brand)]
+        lines = [_(messages.BRAND_LINKED_ONLY).format(brand=result.brand)]
         if result.model:
-            lines.insert(0, messages.NO_MODEL.format(model=result.model))
+            lines.insert(0, _(messages.NO_MODEL).format(model=result.model))
     elif result.verdict is Verdict.BRAND and result.model:
-        no_model = messages.NO_MODEL.format(model=result.model)
-        lines = [no_model, messages.BRAND_LIST.format(brand=result.brand, count=_recalls(count))]
+        no_model = _(messages.NO_MODEL).format(model=result.model)
+        lines = [no_model, _(messages.BRAND_LIST).format(brand=result.brand, count=messages.recalls(count))]
     elif result.verdict is Verdict.BRAND:
-        lines = [messages.BRAND_LIST.format(brand=result.brand, count=_recalls(count))]
+        lines = [_(messages.BRAND_LIST).format(brand=result.brand, count=messages.recalls(count))]
     else:
-        lines = [messages.NOT_FOUND.format(query=result.query)]
+        lines = [_(messages.NOT_FOUND).format(query=result.query)]
         if result.suggestions:
-            lines.append(messages.DID_YOU_MEAN.format(options=", ".join(result.suggestions)))
+            lines.append(_(messages.DID_YOU_MEAN).format(options=", ".join(result.suggestions)))
         elif not result.notes:
-            lines.append(messages.NOT_FOUND_HINT)
+            lines.append(_(messages.NOT_FOUND_HINT))
     return " ".join(lines) + "\n" + result.coverage
 
 
 def _check_buttons(result: CheckResult, hidden: int) -> tuple[Button, ...]:
     buttons = []
     if result.verdict is Verdict.RECALLED and result.model:
-        buttons.append(Button(messages.BUTTON_SUBSCRIBE_MODEL, f"subscribe model {result.model}"))
+        buttons.append(Button(_(messages.BUTTON_SUBSCRIBE_MODEL), f"subscribe model {result.model}"))
     testable = any(m.event.unit_codes or m.event.unit_ranges for m in result.matches[:MAX_SHOWN])
     if result.unit is None and testable and result.verdict in (Verdict.RECALLED, Verdict.POSSIBLE):
         target = result.model if result.verdict is Verdict.RECALLED else result.query
-        buttons.append(Button(messages.BUTTON_CHECK_SERIAL, f"serial {target}"))
+        buttons.append(Button(_(messages.BUTTON_CHECK_SERIAL), f"serial {target}"))
     if result.brand:
-        buttons.append(Button(messages.BUTTON_SUBSCRIBE_BRAND, f"subscribe brand {result.brand}"))
+        buttons.append(Button(_(messages.BUTTON_SUBSCRIBE_BRAND), f"subscribe brand {result.brand}"))
     elif result.verdict is Verdict.SUPPLIER:
         supplier = result.matches[0].event.supplier
-        buttons.append(Button(messages.BUTTON_SUBSCRIBE_SUPPLIER, f"subscribe supplier {supplier}"))
+        buttons.append(Button(_(messages.BUTTON_SUBSCRIBE_SUPPLIER), f"subscribe supplier {supplier}"))
     buttons += [Button(f"{option}?", f"check {option}") for option in result.suggestions]
     if hidden:
-        buttons.append(Button(messages.BUTTON_MORE, "more"))
+        buttons.append(Button(_(messages.BUTTON_MORE), "more"))
     return tuple(buttons)
 
 
@@ -162,9 +156,11 @@ def check(core: Core, dest: Destination, args: str) -> Reply:
     return Reply(
         text=_check_text(result),
         matches=shown,
-        notes_header=messages.SUSPENSION_NOTE.format(brand=result.brand or "This brand") if result.notes else None,
+        notes_header=_(messages.SUSPENSION_NOTE).format(brand=result.brand or _(messages.THIS_BRAND))
+        if result.notes
+        else None,
         notes=result.notes,
-        footer=messages.MORE_MATCHES.format(count=hidden) if hidden else None,
+        footer=_(messages.MORE_MATCHES).format(count=hidden) if hidden else None,
         buttons=_check_buttons(result, hidden),
         check=result,
     )
@@ -175,49 +171,49 @@ def more(core: Core, dest: Destination, args: str) -> Reply:
     with core.session(write=True) as session:
         page = repo.last_page(session, dest)
         if page is None:
-            return Reply(messages.MORE_NONE)
+            return Reply(_(messages.MORE_NONE))
         result = check_query(session, core.vocabulary(session), page.query)
         first, total = page.shown, len(result.matches)
         if first >= total:
-            return Reply(messages.MORE_NONE)
+            return Reply(_(messages.MORE_NONE))
         shown = result.matches[first : first + MAX_SHOWN]
         repo.save_page(session, dest, page.query, first + len(shown), core.clock())
         session.commit()
     hidden = total - first - len(shown)
     return Reply(
-        text=messages.MORE_HEADER.format(query=result.query, first=first + 1, last=first + len(shown), total=total),
+        text=_(messages.MORE_HEADER).format(query=result.query, first=first + 1, last=first + len(shown), total=total),
         matches=shown,
-        footer=messages.MORE_MATCHES.format(count=hidden) if hidden else None,
-        buttons=(Button(messages.BUTTON_MORE, "more"),) if hidden else (),
+        footer=_(messages.MORE_MATCHES).format(count=hidden) if hidden else None,
+        buttons=(Button(_(messages.BUTTON_MORE), "more"),) if hidden else (),
     )
 
 
 def serial(core: Core, dest: Destination, args: str) -> Reply:
     """Explain how to test a unit's serial number or date code; with one given, test it."""
     if not (args or "").strip():
-        raise UsageError(messages.SERIAL_USAGE)
+        raise UsageError(_(messages.SERIAL_USAGE))
     reply = check(core, dest, args)
     result = reply.check
     if result is None or result.unit is not None or result.verdict not in (Verdict.RECALLED, Verdict.POSSIBLE):
         return reply
     name = result.model if result.verdict is Verdict.RECALLED else result.query
     events = [m.event for m in result.matches]
-    limits = " ".join(dict.fromkeys(e.limits for e in events if e.limits)) or messages.UNKNOWN
+    limits = " ".join(dict.fromkeys(e.limits for e in events if e.limits)) or _(messages.UNKNOWN)
     codes = [c for e in events for c in e.unit_codes] + [low for e in events for low, _, _ in e.unit_ranges]
     if not codes:
-        return Reply(messages.SERIAL_NONE.format(model=name, limits=limits))
-    return Reply(messages.SERIAL_HOW.format(model=name, example=codes[0], limits=limits))
+        return Reply(_(messages.SERIAL_NONE).format(model=name, limits=limits))
+    return Reply(_(messages.SERIAL_HOW).format(model=name, example=codes[0], limits=limits))
 
 
 def _parse_target(args: str, usage: str) -> tuple[KeyType | None, str]:
     """Split "[brand|model|supplier] <name>" into its type (None if left out) and name."""
     try:
-        text = clean_query(args, "brand, model or supplier")
+        text = clean_query(args, messages.WHAT_FOLLOW)
     except UsageError as error:
         if not (args or "").strip():
             raise UsageError(usage) from None
         raise error
-    first, _, rest = text.partition(" ")
+    first, _space, rest = text.partition(" ")
     if first.lower() in _TYPE_WORDS and not rest:  # "/subscribe brand" names no brand
         raise UsageError(usage)
     if first.lower() in _TYPE_WORDS:
@@ -245,8 +241,8 @@ def _key(kind: KeyType, name: str, vocabulary: Vocabulary) -> str:
 
 
 def _follow_buttons(kind: KeyType, name: str, options: tuple[str, ...]) -> tuple[Button, ...]:
-    buttons = [Button(messages.BUTTON_FOLLOW.format(name=option), f"subscribe {option}") for option in options]
-    return (*buttons, Button(messages.BUTTON_FOLLOW_ANYWAY.format(name=name), f"subscribe {kind.value} {name}"))
+    buttons = [Button(_(messages.BUTTON_FOLLOW).format(name=option), f"subscribe {option}") for option in options]
+    return (*buttons, Button(_(messages.BUTTON_FOLLOW_ANYWAY).format(name=name), f"subscribe {kind.value} {name}"))
 
 
 def subscribe(core: Core, dest: Destination, args: str) -> Reply:
@@ -257,45 +253,49 @@ def subscribe(core: Core, dest: Destination, args: str) -> Reply:
     """
     with core.session(write=True) as session:
         vocabulary = core.vocabulary(session)
-        explicit, name = _parse_target(args, messages.SUBSCRIBE_USAGE)
+        explicit, name = _parse_target(args, _(messages.SUBSCRIBE_USAGE))
         kind = explicit or _infer_type(session, _key(KeyType.BRAND, name, vocabulary), name)
         key = _key(kind, name, vocabulary)
         name = vocabulary.alias_names.get(name_key(name), name) if kind is not KeyType.MODEL else name
         if len(key) < 2:
-            raise UsageError(messages.MODEL_TOO_SHORT.format(name=name))
+            raise UsageError(_(messages.MODEL_TOO_SHORT).format(name=name))
         pairs = [(kind.value, key)] + ([(KeyType.LINKED_BRAND.value, key)] if kind is KeyType.BRAND else [])
         hits = repo.events_for_keys(session, pairs)
         if not hits and explicit is None and (options := vocabulary.suggest(name)):
-            text = messages.SUBSCRIBE_UNKNOWN.format(name=name, options=" or ".join(options))
+            text = _(messages.SUBSCRIBE_UNKNOWN).format(name=name, options=_(messages.OR).join(options))
             return Reply(text, buttons=_follow_buttons(kind, name, options))
         if len(repo.list_subscriptions(session, dest)) >= MAX_SUBSCRIPTIONS:
-            raise UsageError(messages.TOO_MANY_SUBSCRIPTIONS.format(limit=MAX_SUBSCRIPTIONS, name=name))
+            raise UsageError(_(messages.TOO_MANY_SUBSCRIPTIONS).format(limit=MAX_SUBSCRIPTIONS, name=name))
         created = repo.add_subscription(session, dest, kind.value, key, name, core.clock())
         outbox.resume_destination(session, dest)  # subscribing again says the chat is back
+        if outbox.language_of(session, dest) is None and i18n.current() != i18n.DEFAULT:
+            # Alerts go in the language the chat was answered in when it subscribed, until /language.
+            outbox.set_language(session, dest, i18n.current())
         session.commit()
         coverage = vocabulary.coverage()
-    template = messages.SUBSCRIBED if created else messages.ALREADY_SUBSCRIBED
+    template = _(messages.SUBSCRIBED) if created else _(messages.ALREADY_SUBSCRIBED)
     matches = by_date([Match(h.event, "") for h in hits])
-    existing = messages.SUBSCRIBED_EXISTING if matches else messages.SUBSCRIBED_UNKNOWN
+    existing = _(messages.SUBSCRIBED_EXISTING) if matches else _(messages.SUBSCRIBED_UNKNOWN)
     hidden = len(matches) - MAX_SHOWN
+    said = template.format(kind=messages.kind_word(kind.value), name=name)
     return Reply(
-        text=f"{template.format(kind=kind.value, name=name)} {existing.format(name=name)}\n{coverage}",
+        text=f"{said} {existing.format(name=name)}\n{coverage}",
         matches=matches[:MAX_SHOWN],
-        footer=messages.MORE_MATCHES.format(count=hidden) if hidden > 0 else None,
+        footer=_(messages.MORE_MATCHES).format(count=hidden) if hidden > 0 else None,
     )
 
 
 def unsubscribe(core: Core, dest: Destination, args: str) -> Reply:
     """Stop following a brand, model or supplier."""
     with core.session(write=True) as session:
-        kind, name = _parse_target(args, messages.UNSUBSCRIBE_USAGE)
-        kinds = [kind] if kind else list(_TYPE_WORDS.values())
+        kind, name = _parse_target(args, _(messages.UNSUBSCRIBE_USAGE))
+        kinds = [kind] if kind else [KeyType.BRAND, KeyType.MODEL, KeyType.SUPPLIER]
         vocabulary = core.vocabulary(session)
         removed = repo.remove_subscriptions(session, dest, [(k.value, _key(k, name, vocabulary)) for k in kinds])
         session.commit()
     if not removed:
-        return Reply(messages.NOT_SUBSCRIBED.format(name=name))
-    return Reply(messages.UNSUBSCRIBED.format(names=", ".join(removed)))
+        return Reply(_(messages.NOT_SUBSCRIBED).format(name=name))
+    return Reply(_(messages.UNSUBSCRIBED).format(names=", ".join(removed)))
 
 
 def subscriptions(core: Core, dest: Destination, args: str) -> Reply:
@@ -303,10 +303,11 @@ def subscriptions(core: Core, dest: Destination, args: str) -> Reply:
     with core.session() as session:
         rows = repo.list_subscriptions(session, dest)
     if not rows:
-        return Reply(messages.NO_SUBSCRIPTIONS)
-    lines = [messages.SUBSCRIPTIONS] + [f"- {row.key_type} {row.label}" for row in rows]
+        return Reply(_(messages.NO_SUBSCRIPTIONS))
+    lines = [_(messages.SUBSCRIPTIONS)] + [f"- {messages.kind_word(row.key_type)} {row.label}" for row in rows]
     buttons = tuple(
-        Button(f"{messages.BUTTON_UNSUBSCRIBE} {row.label}", f"unsubscribe {row.key_type} {row.label}") for row in rows
+        Button(f"{_(messages.BUTTON_UNSUBSCRIBE)} {row.label}", f"unsubscribe {row.key_type} {row.label}")
+        for row in rows
     )
     return Reply("\n".join(lines), buttons=buttons)
 
@@ -316,21 +317,25 @@ def recent(core: Core, dest: Destination, args: str) -> Reply:
     with core.session() as session:
         events = repo.recent_events(session, MAX_SHOWN)
     if not events:
-        return Reply(messages.RECENT_NONE)
-    return Reply(messages.RECENT, matches=tuple(Match(e, "") for e in events))
+        return Reply(_(messages.RECENT_NONE))
+    return Reply(_(messages.RECENT), matches=tuple(Match(e, "") for e in events))
 
 
 def _when(value: datetime | str | None) -> str:
     if value is None:
-        return messages.STATUS_NEVER
+        return _(messages.STATUS_NEVER)
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return i18n.format_datetime(moment.astimezone(UTC))
 
 
-def _held(count: int, first: object, last: object) -> str:
+def _held(count: int, first: date | None, last: date | None) -> str:
     """Return how many records a source gave and the span of their dates."""
-    records = messages.plural(count, "record") if count < 1000 else f"{count:,} records"
-    return messages.STATUS_HELD_RANGE.format(count=records, first=first, last=last) if first and last else records
+    records = messages.records(count)
+    if not (first and last):
+        return records
+    return _(messages.STATUS_HELD_RANGE).format(
+        count=records, first=i18n.format_date(first), last=i18n.format_date(last)
+    )
 
 
 def status(core: Core, dest: Destination, args: str) -> Reply:
@@ -340,18 +345,18 @@ def status(core: Core, dest: Destination, args: str) -> Reply:
         depth = outbox.queue_depth(session)
         states = list_states(session)
         held = {origin: (count, first, last) for origin, count, first, last in repo.origin_coverage(session)}
-    lines = [messages.STATUS_HEADER.format(last=_when(last), next=_when(upcoming), depth=depth)]
+    lines = [_(messages.STATUS_HEADER).format(last=_when(last), next=_when(upcoming), depth=depth)]
     for origin in sorted(held.keys() - {state.name for state in states}):
-        lines.append(messages.STATUS_BUNDLED.format(name=origin, held=_held(*held[origin])))
+        lines.append(_(messages.STATUS_BUNDLED).format(name=origin, held=_held(*held[origin])))
     for state in states:
         error = (
-            messages.STATUS_ERROR.format(at=_when(state.last_error_at), error=state.last_error)
+            _(messages.STATUS_ERROR).format(at=_when(state.last_error_at), error=state.last_error)
             if state.last_error
             else ""
         )
-        backoff = messages.STATUS_BACKOFF.format(at=_when(state.next_attempt_at)) if state.next_attempt_at else ""
+        backoff = _(messages.STATUS_BACKOFF).format(at=_when(state.next_attempt_at)) if state.next_attempt_at else ""
         lines.append(
-            messages.STATUS_SOURCE.format(
+            _(messages.STATUS_SOURCE).format(
                 name=state.name,
                 success=_when(state.last_success_at),
                 held=_held(*held.get(state.name, (0, None, None))),
@@ -361,12 +366,61 @@ def status(core: Core, dest: Destination, args: str) -> Reply:
             )
         )
     if not states:
-        lines.append(messages.STATUS_NO_SOURCES)
+        lines.append(_(messages.STATUS_NO_SOURCES))
     return Reply("\n".join(lines))
 
 
-# Commands that change what a chat follows: in groups and servers, for their managers only.
-MUTATING = frozenset({"subscribe", "unsubscribe"})
+def photo(core: Core, dest: Destination, result: PhotoResult) -> Reply:
+    """Answer a photo of a label: the /check answer of its barcode, else the model numbers read, to confirm.
+
+    Model numbers read by OCR are never checked unasked: a misread (A1263 as Al263) could
+    answer "No" for a recalled product, so the owner taps the one printed on the label.
+    """
+    if result.barcodes:
+        replies = [check(core, dest, _printed(code)) for code in result.barcodes]
+        return next((r for r in replies if r.check and r.check.verdict is Verdict.RECALLED), replies[0])
+    if not result.ocr_ran:
+        return Reply(_(messages.PHOTO_NO_OCR))
+    if not result.candidates:
+        return Reply(_(messages.PHOTO_NOTHING))
+    models = messages.listing([c.text for c in result.candidates])
+    buttons = tuple(Button(_(messages.BUTTON_CHECK).format(model=c.text), f"check {c.text}") for c in result.candidates)
+    if any(c.known for c in result.candidates):
+        return Reply(_(messages.PHOTO_CANDIDATES).format(models=models), buttons=buttons)
+    with core.session() as session:
+        coverage = core.vocabulary(session).coverage()
+    return Reply(f"{_(messages.PHOTO_NO_MATCH).format(models=models)}\n{coverage}", buttons=buttons)
+
+
+def _printed(gtin: str) -> str:
+    """Return a GTIN-14 as its barcode prints it: 13 digits (EAN-13, UPC-A with its leading 0), or 8."""
+    return gtin[6:] if gtin.startswith("000000") else gtin[1:] if gtin.startswith("0") else gtin
+
+
+def known_models(core: Core) -> dict[str, str]:
+    """Return every model number on record (key -> as printed), for reading labels."""
+    with core.session() as session:
+        return core.vocabulary(session).models
+
+
+def language(core: Core, dest: Destination, args: str) -> Reply:
+    """Choose the language this chat is answered and alerted in: /language zh, /language en."""
+    chosen = i18n.language_of(args)
+    if chosen is None:
+        current = i18n.current()
+        buttons = tuple(
+            Button(_(LANGUAGE_NAMES[lang]), f"language {lang}") for lang in i18n.LANGUAGES if lang != current
+        )
+        return Reply(_(messages.LANGUAGE_USAGE).format(current=_(LANGUAGE_NAMES[current])), buttons=buttons)
+    core.choose_language(dest, chosen)
+    with i18n.language(chosen):
+        return Reply(_(messages.LANGUAGE_SET))
+
+
+LANGUAGE_NAMES = {"en": messages.LANGUAGE_EN, "zh_Hans": messages.LANGUAGE_ZH}
+
+# Commands that change what a chat follows or how it is spoken to: in groups and servers, for their managers only.
+MUTATING = frozenset({"subscribe", "unsubscribe", "language"})
 
 COMMANDS: dict[str, Callable[[Core, Destination, str], Reply]] = {
     "start": start,
@@ -379,6 +433,7 @@ COMMANDS: dict[str, Callable[[Core, Destination, str], Reply]] = {
     "subscriptions": subscriptions,
     "recent": recent,
     "status": status,
+    "language": language,
 }
 
 
@@ -386,15 +441,15 @@ def dispatch(core: Core, dest: Destination, text: str) -> Reply:
     """Run a "/command args" line and return the reply; never raises for bad input."""
     match = _COMMAND.match((text or "").strip())
     if not match:
-        return Reply(messages.NOT_A_COMMAND)
+        return Reply(_(messages.NOT_A_COMMAND))
     name, args = match.group(1).lower(), match.group(2) or ""
     command = COMMANDS.get(name)
     if command is None:
-        return Reply(messages.UNKNOWN_COMMAND.format(name=name[:32]))
+        return Reply(_(messages.UNKNOWN_COMMAND).format(name=name[:32]))
     try:
         return command(core, dest, args)
     except UsageError as error:
         return Reply(str(error))
     except Exception:
         logger.exception("command /%s failed", name)
-        return Reply(messages.INTERNAL_ERROR)
+        return Reply(_(messages.INTERNAL_ERROR))

@@ -15,6 +15,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import i18n
 from bot.events import Destination
 from bot.matching import Vocabulary
 from storage import outbox, repo
@@ -70,6 +71,18 @@ class Core:
             resumed = outbox.resume_destination(session, dest)
             session.commit()
         return resumed
+
+    def language(self, dest: Destination, guess: str | None = None) -> str:
+        """Return the language to answer a destination in: its choice, else the platform's guess, else English."""
+        with self.session() as session:
+            chosen = outbox.language_of(session, dest)
+        return chosen or i18n.language_of(guess) or i18n.DEFAULT
+
+    def choose_language(self, dest: Destination, language: str) -> None:
+        """Remember a destination's language; alerts already queued are sent in it too."""
+        with self.session(write=True) as session:
+            outbox.set_language(session, dest, language)
+            session.commit()
 
     def destination_moved(self, old: Destination, new_address: str) -> None:
         """The chat has a new address (a Telegram group became a supergroup): move what it follows there."""

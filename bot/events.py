@@ -254,12 +254,38 @@ def brand_prefixes(name: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a destination is alerted, kept as data and worded in the chat's language when sent.
+
+    Stored in the outbox as one line of tab-separated fields (names hold no tabs or line
+    breaks: queries with control characters are refused), so the database can append a
+    reason to a queued alert and tell whether it is already there.
+    """
+
+    kind: str  # the subscription's type: brand, model or supplier
+    name: str  # the subscription's own label: "Anker"
+    supplier: str = ""  # a suspension: the supplier that potentially affects this brand or model
+    brand: str = ""  # a followed model a suspension reaches through its brand: that brand
+
+    def line(self) -> str:
+        """Return the reason as its stored line."""
+        return "\t".join((self.kind, self.name, self.supplier, self.brand))
+
+    @classmethod
+    def parse(cls, line: str) -> Reason:
+        """Read a stored line back."""
+        kind, name, supplier, brand = [*line.split("\t"), "", "", ""][:4]
+        return cls(kind, name, supplier, brand)
+
+
+@dataclass(frozen=True)
 class Alert:
     """One alert for one destination. ``id`` is stable across retries: use it to drop repeats."""
 
     id: int
     destination: Destination
     event: Event
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     is_update: bool
     changes: tuple[Change, ...] = ()  # for an update: what changed (empty: not recorded)
+    language: str | None = None  # the destination's chosen language when the alert was claimed

@@ -17,6 +17,7 @@ vocabulary get searched for "did you mean" suggestions.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -28,6 +29,7 @@ from bot.errors import UsageError
 from bot.events import Event, EventKind, KeyType
 from bot.extract import unit_covered
 from bot.fulltext import query_terms
+from bot.i18n import _
 from bot.normalize import gtin_key, has_digit, link_key, model_key, name_key
 from bot.results import CheckResult, Match, MatchKind, UnitCheck, Verdict
 from storage import repo, search
@@ -40,15 +42,19 @@ MODEL_CUTOFF = 80  # rapidfuzz ratio, tested on the misses in tests/test_matchin
 NAME_CUTOFF = 85  # higher: "Xiaomi" is 77 from "Xiaofei", "Ugreen" 91 from the word "green" alone
 
 
-def clean_query(text: str, what: str = "model or brand") -> str:
-    """Return the query trimmed, or raise :class:`UsageError` with the reason."""
-    query = " ".join((text or "").split())
+def clean_query(text: str, what: str = messages.WHAT_CHECK) -> str:
+    """Return the query trimmed, or raise :class:`UsageError` with the reason.
+
+    Full-width letters, digits and punctuation, as Chinese keyboards type them
+    ("ＰＡＣ２０－２７２", "型号："), are read as their ASCII forms (NFKC).
+    """
+    query = " ".join(unicodedata.normalize("NFKC", text or "").split())
     if not query:
-        raise UsageError(messages.EMPTY_QUERY.format(what=what))
+        raise UsageError(_(messages.EMPTY_QUERY).format(what=_(what)))
     if len(query) > MAX_QUERY:
-        raise UsageError(messages.LONG_QUERY.format(limit=MAX_QUERY, length=len(query)))
+        raise UsageError(_(messages.LONG_QUERY).format(limit=MAX_QUERY, length=len(query)))
     if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text.strip()):
-        raise UsageError(messages.CONTROL_CHARS)
+        raise UsageError(_(messages.CONTROL_CHARS))
     return query
 
 
@@ -152,7 +158,7 @@ def _notes(session: Session, hits: list[repo.KeyHit], matches: list[Match], aske
     shown = {m.event.id for m in matches}
     return by_date(
         [
-            Match(h.event, messages.REASON_LINKED.format(brand=h.label), MatchKind.LINKED)
+            Match(h.event, _(messages.REASON_LINKED).format(brand=h.label), MatchKind.LINKED)
             for h in linked
             if h.event.id not in shown
         ]
@@ -163,11 +169,11 @@ def compare_hint(event: Event) -> str:
     """Return what to compare on the label to tell whether a unit is the recalled one."""
     parts = []
     if event.models:
-        parts.append(messages.COMPARE_MODELS.format(models=", ".join(event.models)))
+        parts.append(_(messages.COMPARE_MODELS).format(models=", ".join(event.models)))
     if event.unit_codes:
-        parts.append(messages.COMPARE_CODES.format(codes=", ".join(event.unit_codes)))
+        parts.append(_(messages.COMPARE_CODES).format(codes=", ".join(event.unit_codes)))
     if not parts:
-        return messages.COMPARE_NAME
+        return _(messages.COMPARE_NAME)
     return "; ".join(parts)
 
 
@@ -236,7 +242,7 @@ def _product_stage(session: Session, lookup: _Lookup, vocabulary: Vocabulary) ->
             found = search.search_events(session, variant, MAX_PRODUCT_MATCHES)
             if found:
                 events = repo.get_events(session, [event_id for event_id, _ in found])
-                reason = messages.REASON_PRODUCT if n == 0 else messages.REASON_PRODUCT_PART
+                reason = _(messages.REASON_PRODUCT) if n == 0 else _(messages.REASON_PRODUCT_PART)
                 said = " ".join(lookup.words) if n == 0 else " ".join(variant)  # as typed, when all matched
                 return [
                     Match(events[i], reason.format(words=said), MatchKind.PRODUCT, compare_hint(events[i]))
@@ -266,19 +272,21 @@ def _decide(
 ) -> tuple[Verdict, list[Match]]:
     """Return the verdict and the matches of the first stage that finds something."""
     if found[KeyType.MODEL]:
-        return Verdict.RECALLED, list(by_date(_matches(found[KeyType.MODEL], messages.REASON_MODEL, MatchKind.MODEL)))
+        return Verdict.RECALLED, list(
+            by_date(_matches(found[KeyType.MODEL], _(messages.REASON_MODEL), MatchKind.MODEL))
+        )
     if found[KeyType.BARCODE]:  # a barcode names a product as exactly as a model number does
-        barcodes = _matches(found[KeyType.BARCODE], messages.REASON_BARCODE, MatchKind.BARCODE)
+        barcodes = _matches(found[KeyType.BARCODE], _(messages.REASON_BARCODE), MatchKind.BARCODE)
         return Verdict.RECALLED, list(by_date(barcodes))
     if found[KeyType.CODE]:
-        return Verdict.POSSIBLE, _matches(found[KeyType.CODE], messages.REASON_CODE, MatchKind.CODE, compare=True)
+        return Verdict.POSSIBLE, _matches(found[KeyType.CODE], _(messages.REASON_CODE), MatchKind.CODE, compare=True)
     if found[KeyType.SUPPLIER]:
-        return Verdict.SUPPLIER, _matches(found[KeyType.SUPPLIER], messages.REASON_SUPPLIER, MatchKind.SUPPLIER)
+        return Verdict.SUPPLIER, _matches(found[KeyType.SUPPLIER], _(messages.REASON_SUPPLIER), MatchKind.SUPPLIER)
     brands = found[KeyType.BRAND]
     if not lookup.whole(brands) and (products := _product_stage(session, lookup, vocabulary)):
         return Verdict.POSSIBLE, products
     if brands:
-        return Verdict.BRAND, list(by_date(_matches(brands, messages.REASON_BRAND, MatchKind.BRAND)))
+        return Verdict.BRAND, list(by_date(_matches(brands, _(messages.REASON_BRAND), MatchKind.BRAND)))
     # A brand named only as a customer of a suspended supplier is known: never "No recall ... matches".
     return (Verdict.BRAND if found[KeyType.LINKED_BRAND] else Verdict.NOT_FOUND), []
 
@@ -411,7 +419,7 @@ class Vocabulary:
         if len(key) < 2:
             return ()
         scored: dict[str, float] = {}
-        for choice, score, _ in process.extract(key, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff):
+        for choice, score, _index in process.extract(key, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff):
             label = labels[choice]
             scored[label] = max(score, scored.get(label, 0))
         ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))

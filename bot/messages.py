@@ -1,49 +1,57 @@
 """Every sentence recallbot says to a user, in one place, shared by all platforms.
 
-Values inserted here are plain text; each adapter escapes them for its markup.
+Values inserted here are plain text; each adapter escapes them for its markup. Each
+constant is English, marked with ``N_`` for the catalogs (bot/i18n.py), and translated
+where it is used: ``_(messages.START)``. Counted words use :func:`ngettext` here.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+from bot.events import Reason
+from bot.i18n import N_, _, format_date, format_datetime, format_number, ngettext
 
 # --- usage and input errors ---------------------------------------------------
-EMPTY_QUERY = "Tell me which {what} to look up, for example: /check PAC20-272"
-LONG_QUERY = (
+EMPTY_QUERY = N_("Tell me which {what} to look up, for example: /check PAC20-272")
+LONG_QUERY = N_(
     "That is {length} characters; a model number or brand name is at most {limit}. "
     "Send just the model number printed on the device, for example: /check A1263"
 )
-CONTROL_CHARS = "That text contains control characters. Send the model number or brand as plain text."
-UNKNOWN_COMMAND = "I don't know the command /{name}. Send /help to see what I can do."
-NOT_A_COMMAND = "Commands start with a slash. Try /check PAC20-272, or /help."
-SUBSCRIBE_USAGE = (
+WHAT_CHECK = N_("model or brand")
+WHAT_FOLLOW = N_("brand, model or supplier")
+CONTROL_CHARS = N_("That text contains control characters. Send the model number or brand as plain text.")
+UNKNOWN_COMMAND = N_("I don't know the command /{name}. Send /help to see what I can do.")
+NOT_A_COMMAND = N_("Commands start with a slash. Try /check PAC20-272, or /help.")
+SUBSCRIBE_USAGE = N_(
     "Tell me what to follow: /subscribe brand Anker, /subscribe model A1263 or "
     "/subscribe supplier Amprius (the type may be left out)."
 )
-UNSUBSCRIBE_USAGE = (
+UNSUBSCRIBE_USAGE = N_(
     "Tell me what to stop following, for example: /unsubscribe Anker. /subscriptions lists what you follow."
 )
-MODEL_TOO_SHORT = "A model number needs at least two letters or digits; {name!r} is too short to follow."
-TOO_MANY_SUBSCRIPTIONS = (
+MODEL_TOO_SHORT = N_("A model number needs at least two letters or digits; {name!r} is too short to follow.")
+TOO_MANY_SUBSCRIPTIONS = N_(
     "This chat already follows {limit} brands, models and suppliers, the most I keep for one chat. "
     "Remove one with /unsubscribe before adding {name}."
 )
-INTERNAL_ERROR = "Sorry, something went wrong on my side while answering that. Please try again in a minute."
+INTERNAL_ERROR = N_("Sorry, something went wrong on my side while answering that. Please try again in a minute.")
 
 # --- /start and /help ---------------------------------------------------------
-START = (
+START = N_(
     "Hi! I tell you when a product you own is recalled, and when a battery cell maker "
     "loses its safety certificate.\n\n"
     "Send /check with the model number printed on your device, for example /check PAC20-272. "
     "Send /subscribe with a brand, a model or a cell supplier and I will alert this chat when "
     "something new is recalled.\n\n/help lists every command."
 )
-HELP_NOTE = (
+HELP_NOTE = N_(
     "Model numbers are matched whatever the spacing or dashes: PAC20-272, pac20 272 and "
-    "PAC20272 are the same. Data: the U.S. CPSC and community-curated notices from other "
-    'regulators. "Yes" means a notice names your model number; "possibly" means a product name or '
+    "PAC20272 are the same. Data: the U.S. CPSC, EU Safety Gate, Health Canada, UK OPSS and Australian ACCC "
+    "feeds, and community-curated notices of regulators with no feed, such as China's SAMR and CQC. "
+    '"Yes" means a notice names your model number; "possibly" means a product name or '
     "a listed serial matches, so compare your label. Always confirm with the official notice linked in each "
     "answer, or with the report named where no official notice is online."
 )
-HELP = (
+HELP = N_(
     "/check <model, product or brand> - is it recalled? e.g. /check A1263, /check Anker 535\n"
     "/check <model> <serial> - is my unit included? e.g. /check BI-B41 000G21\n"
     "/more - more matches of the last /check\n"
@@ -52,203 +60,279 @@ HELP = (
     "/subscriptions - what this chat follows\n"
     "/recent - the latest recalls and suspensions\n"
     "/status - when I last checked my sources, and how they are doing\n"
-    "/help - this list\n\n" + HELP_NOTE
+    "/language en|zh - answer in English or Chinese (中文)\n"
+    "/help - this list"
 )
 
 # --- /check -------------------------------------------------------------------
-RECALLED = "Yes: {model} is named in {count}."
-RECALLED_PART = "{model} is named in {count}"
-RECALLED_MANY = "Yes: {parts}."
-RECALLED_BARCODE = "Yes: barcode {barcode} is listed in {count}."
-RECALLED_BARCODE_MODELS = "Yes: barcode {barcode} is listed in {count}, for model {models}."
-UNIT_COVERED = "Your unit {code} is among the units this recall lists."
-UNIT_NOT_COVERED = (
+RECALLED = N_("Yes: {model} is named in {count}.")
+RECALLED_PART = N_("{model} is named in {count}")
+RECALLED_MANY = N_("Yes: {parts}.")
+RECALLED_BARCODE = N_("Yes: barcode {barcode} is listed in {count}.")
+RECALLED_BARCODE_MODELS = N_("Yes: barcode {barcode} is listed in {count}, for model {models}.")
+UNIT_COVERED = N_("Your unit {code} is among the units this recall lists.")
+UNIT_NOT_COVERED = N_(
     "{code} is not among the serial numbers or date codes the notice lists, so your unit is probably not "
     "included; confirm with the contact below."
 )
-UNIT_UNKNOWN = "The notice lists no serial numbers or date codes I can test {code} against; use the contact below."
-UNIT_LIMITED = 'Only some units are included: see "Which units" below.'
-UNIT_TESTABLE = (
+UNIT_UNKNOWN = N_("The notice lists no serial numbers or date codes I can test {code} against; use the contact below.")
+UNIT_LIMITED = N_('Only some units are included: see "Which units" below.')
+UNIT_TESTABLE = N_(
     "Only some units are included: send /check {model} followed by the serial number or date code on "
     'your label to test yours, or see "Which units" below.'
 )
-POSSIBLE_PRODUCT = (
-    'Possibly: {count} {verb} a product matching "{query}", but not a model number you gave. '
-    'Compare your label with the "Compare" line of each notice below.'
-)
-POSSIBLE_PRODUCT_NO_MODEL = (
-    'Possibly: {count} {verb} a product matching "{query}", and {notices} no model number to check your '
-    'label against. Ask the company under "Contact" whether your unit is included.'
-)
-POSSIBLE_CODE = (
+POSSIBLE_CODE = N_(
     "Possibly: {code} is a serial number or date code listed in {count}, for model {models}. "
     "Check that your label shows that model too."
 )
-POSSIBLE_CODE_NO_MODEL = (
+POSSIBLE_CODE_NO_MODEL = N_(
     "Possibly: {code} is a serial number or date code listed in {count}. "
     "Check that the product name on your label matches too."
 )
-RECALLED_SUPPLIER = "{supplier}: {count} on record."
-NO_MODEL = "No recall I know of names {model}."
-BRAND_LIST = "{brand} has {count} on record, below."
-BRAND_LINKED_ONLY = (
+RECALLED_SUPPLIER = N_("{supplier}: {count} on record.")
+NO_MODEL = N_("No recall I know of names {model}.")
+BRAND_LIST = N_("{brand} has {count} on record, below.")
+BRAND_LINKED_ONLY = N_(
     "{brand}: no recall of its own is on record, but {brand} is named as a customer of a battery cell "
     "supplier whose certificate was suspended (below)."
 )
-NOT_FOUND = "No recall or supplier suspension I know of matches {query}."
-NOT_FOUND_HINT = "Check the exact model number on the label (often on the bottom or back)."
-DID_YOU_MEAN = "Did you mean: {options}?"
-SUSPENSION_NOTE = "Note: {brand} is linked to a battery cell supplier whose certificate was suspended:"
-MORE_MATCHES = "...and {count} more: send /more to see them."
-MORE_NONE = "There is nothing more to show: send /check with a model number or a product name first."
-MORE_HEADER = "More for {query} ({first}-{last} of {total}):"
-REASON_MODEL = "model {label} is named in this notice"
-REASON_BARCODE = "barcode {label} is listed in this notice"
-REASON_CODE = "{label} is listed in this notice as a serial number or date code of the units covered"
-REASON_PRODUCT = "the product name matches {words}"
-REASON_PRODUCT_PART = "the product name matches {words} (not every word you sent)"
-REASON_BRAND = "brand {label}"
-REASON_SUPPLIER = "supplier {label}"
-REASON_LINKED = "{brand} is named as a customer of this supplier"
-COMPARE_MODELS = "the model number on your label against {models}"
-COMPARE_CODES = "the serial number or date code against {codes}"
-COMPARE_NAME = "the brand and product name on your label (the notice gives no model number)"
-BUTTON_MORE = "More"
-BUTTON_CHECK_SERIAL = "Check my serial"
-SERIAL_USAGE = "Tell me the model first, for example: /serial BI-B41"
-SERIAL_HOW = (
+NOT_FOUND = N_("No recall or supplier suspension I know of matches {query}.")
+NOT_FOUND_HINT = N_("Check the exact model number on the label (often on the bottom or back).")
+DID_YOU_MEAN = N_("Did you mean: {options}?")
+THIS_BRAND = N_("This brand")
+OR = N_(" or ")
+SUSPENSION_NOTE = N_("Note: {brand} is linked to a battery cell supplier whose certificate was suspended:")
+MORE_MATCHES = N_("...and {count} more: send /more to see them.")
+MORE_NONE = N_("There is nothing more to show: send /check with a model number or a product name first.")
+MORE_HEADER = N_("More for {query} ({first}-{last} of {total}):")
+REASON_MODEL = N_("model {label} is named in this notice")
+REASON_BARCODE = N_("barcode {label} is listed in this notice")
+REASON_CODE = N_("{label} is listed in this notice as a serial number or date code of the units covered")
+REASON_PRODUCT = N_("the product name matches {words}")
+REASON_PRODUCT_PART = N_("the product name matches {words} (not every word you sent)")
+REASON_BRAND = N_("brand {label}")
+REASON_SUPPLIER = N_("supplier {label}")
+REASON_LINKED = N_("{brand} is named as a customer of this supplier")
+COMPARE_MODELS = N_("the model number on your label against {models}")
+COMPARE_CODES = N_("the serial number or date code against {codes}")
+COMPARE_NAME = N_("the brand and product name on your label (the notice gives no model number)")
+BUTTON_MORE = N_("More")
+BUTTON_CHECK_SERIAL = N_("Check my serial")
+SERIAL_USAGE = N_("Tell me the model first, for example: /serial BI-B41")
+SERIAL_HOW = N_(
     "Send /check {model} followed by the serial number or date code on your label, for example "
     "/check {model} {example}. Which units are covered: {limits}"
 )
-SERIAL_NONE = "The notices I have for {model} list no serial numbers or date codes to test; {limits}"
+SERIAL_NONE = N_("The notices I have for {model} list no serial numbers or date codes to test; {limits}")
 
 # --- coverage -------------------------------------------------------------------
 FAMILY_NAMES = {
-    "cpsc": "U.S. CPSC recalls",
-    "eu_safety_gate": "EU Safety Gate alerts",
-    "health_canada": "Health Canada recalls (found by product name: the feed names no models)",
-    "uk_opss": "UK OPSS product safety notices",
-    "accc": "Australia ACCC recalls (the feed gives only its newest ~100)",
-    "curated": "community-curated notices (China's regulators and others with no feed)",
+    "cpsc": N_("U.S. CPSC recalls"),
+    "eu_safety_gate": N_("EU Safety Gate alerts"),
+    "health_canada": N_("Health Canada recalls (found by product name: the feed names no models)"),
+    "uk_opss": N_("UK OPSS product safety notices"),
+    "accc": N_("Australia ACCC recalls (the feed gives only its newest ~100)"),
+    "curated": N_("community-curated notices (China's regulators and others with no feed)"),
 }
-COVERAGE_RANGE = "{count} {name} from {first} to {last}"
-COVERAGE_COUNT = "{count} {name}"
-COVERAGE = "I looked in {parts}; {age}. Not being listed does not mean a product is safe."
-COVERAGE_LIVE = "live sources last read {when}"
-COVERAGE_BUNDLED = "that is the bundled data: no live source has been read yet, so nothing newer is known"
-COVERAGE_EMPTY = "I have no recall data loaded yet, so I cannot say anything about this product."
+FAMILY_OTHER = N_("records from {family}")
+COVERAGE_RANGE = N_("{count} {name} from {first} to {last}")
+COVERAGE_COUNT = N_("{count} {name}")
+COVERAGE = N_("I looked in {parts}; {age}. Not being listed does not mean a product is safe.")
+COVERAGE_LIVE = N_("live sources last read {when}")
+COVERAGE_BUNDLED = N_("that is the bundled data: no live source has been read yet, so nothing newer is known")
+COVERAGE_EMPTY = N_("I have no recall data loaded yet, so I cannot say anything about this product.")
 
 
-def coverage_part(family: str, count: int, first: object, last: object) -> str:
-    """Return "589 U.S. CPSC recalls from 2023-12-07 to 2026-03-26" for one source family."""
-    name = FAMILY_NAMES.get(family, f"records from {family}")
+def coverage_part(family: str, count: int, first: date | None, last: date | None) -> str:
+    """Return "589 U.S. CPSC recalls from Dec 7, 2023 to Mar 26, 2026" for one source family."""
+    name = _(FAMILY_NAMES[family]) if family in FAMILY_NAMES else _(FAMILY_OTHER).format(family=family)
     if first and last:
-        return COVERAGE_RANGE.format(count=f"{count:,}", name=name, first=first, last=last)
-    return COVERAGE_COUNT.format(count=f"{count:,}", name=name)
+        return _(COVERAGE_RANGE).format(
+            count=format_number(count), name=name, first=format_date(first), last=format_date(last)
+        )
+    return _(COVERAGE_COUNT).format(count=format_number(count), name=name)
 
 
 def coverage_line(parts: list[str], live_read_at: str | None) -> str:
     """Return the coverage sentence every "No" and brand answer ends with."""
     if not parts:
-        return COVERAGE_EMPTY
-    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return _(COVERAGE_EMPTY)
+    joined = listing(parts)
     if live_read_at is None:
-        return COVERAGE.format(parts=joined, age=COVERAGE_BUNDLED)
-    when = datetime.fromisoformat(live_read_at).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return COVERAGE.format(parts=joined, age=COVERAGE_LIVE.format(when=when))
+        return _(COVERAGE).format(parts=joined, age=_(COVERAGE_BUNDLED))
+    when = format_datetime(datetime.fromisoformat(live_read_at).astimezone(UTC))
+    return _(COVERAGE).format(parts=joined, age=_(COVERAGE_LIVE).format(when=when))
+
+
+def listing(parts: list[str]) -> str:
+    """Return "a, b and c" in the current language."""
+    if len(parts) < 2:
+        return "".join(parts)
+    return _(LIST_LAST).format(head=_(LIST_SEPARATOR).join(parts[:-1]), last=parts[-1])
+
+
+LIST_SEPARATOR = N_(", ")
+LIST_LAST = N_("{head} and {last}")
 
 
 # --- events -------------------------------------------------------------------
-UNKNOWN = "not stated in the source"
-LABEL_DATE = "Date"
-LABEL_AUTHORITY = "Authority"
-LABEL_MODELS = "Models"
-LABEL_UNITS = "Units"
-LABEL_HAZARD = "Hazard"
-LABEL_REMEDY = "What to do"
-LABEL_SUPPLIER = "Supplier"
-LABEL_CERTIFICATE = "Certificate"
-LABEL_REASON = "Reason"
-LABEL_BRANDS = "Brands using its cells"
-LABEL_SOURCE = "Source"
-LABEL_LINK = "Official notice"
-LABEL_REPORTED = "Reported by"
-LABEL_LIMITS = "Which units"
-LABEL_CONTACT = "Contact"
-LABEL_COMPARE = "Compare"
-LABEL_CHANGES = "What changed"
-LABEL_ALSO = "Also recalled in"
-LABEL_LICENCE = "Licence"
-CHANGE_ADDED = "{label} added: {values}"
-CHANGE_NOW = "{label} now: {value}"
-LABEL_WHY = "Why"
-POTENTIALLY_AFFECTED = "Potentially affected: the notice does not say which products hold these cells."
+UNKNOWN = N_("not stated in the source")
+LABEL_DATE = N_("Date")
+LABEL_AUTHORITY = N_("Authority")
+LABEL_MODELS = N_("Models")
+LABEL_UNITS = N_("Units")
+LABEL_HAZARD = N_("Hazard")
+LABEL_REMEDY = N_("What to do")
+LABEL_SUPPLIER = N_("Supplier")
+LABEL_CERTIFICATE = N_("Certificate")
+LABEL_REASON = N_("Reason")
+LABEL_BRANDS = N_("Brands using its cells")
+LABEL_SOURCE = N_("Source")
+LABEL_LINK = N_("Official notice")
+LABEL_REPORTED = N_("Reported by")
+LABEL_LIMITS = N_("Which units")
+LABEL_CONTACT = N_("Contact")
+LABEL_COMPARE = N_("Compare")
+LABEL_CHANGES = N_("What changed")
+LABEL_ALSO = N_("Also recalled in")
+LABEL_LICENCE = N_("Licence")
+CHANGE_ADDED = N_("{label} added: {values}")
+CHANGE_NOW = N_("{label} now: {value}")
+LABEL_WHY = N_("Why")
+COLON = N_(": ")  # between a label and its value
+LABEL_QUOTED = N_("Notice text")
+QUOTED = N_("quoted in {language}, as the source published it")
+HEADING_RECALL = N_("RECALL: {name}")
+HEADING_SUSPENSION = N_("SUPPLIER SUSPENSION: {supplier}")
+NEXT = N_("Next: {commands}")
+POTENTIALLY_AFFECTED = N_("Potentially affected: the notice does not say which products hold these cells.")
 
 # --- subscriptions ------------------------------------------------------------
-SUBSCRIBED = "Done: this chat now follows {kind} {name}. I will send an alert when something new is recalled."
-ALREADY_SUBSCRIBED = "This chat already follows {kind} {name}."
-SUBSCRIBE_UNKNOWN = (
+SUBSCRIBED = N_("Done: this chat now follows {kind} {name}. I will send an alert when something new is recalled.")
+ALREADY_SUBSCRIBED = N_("This chat already follows {kind} {name}.")
+SUBSCRIBE_UNKNOWN = N_(
     "I know no brand, model or supplier called {name}. Did you mean {options}? Pick one below, or follow {name} anyway."
 )
-SUBSCRIBED_UNKNOWN = "Nothing is on record for {name} yet; I will alert this chat when a notice names it."
-BUTTON_FOLLOW = "Follow {name}"
-BUTTON_FOLLOW_ANYWAY = "Follow {name} anyway"
-SUBSCRIBED_EXISTING = "Already on record for {name}, below."
-SUBSCRIBED_NONE = "Nothing is on record for {name} yet."
-UNSUBSCRIBED = "Done: this chat no longer follows {names}."
-NOT_SUBSCRIBED = "This chat does not follow {name}. /subscriptions lists what it follows."
-NO_SUBSCRIPTIONS = "This chat follows nothing yet. Try /subscribe brand Anker."
-SUBSCRIPTIONS = "This chat follows:"
-BUTTON_SUBSCRIBE_MODEL = "Subscribe to this model"
-BUTTON_SUBSCRIBE_BRAND = "Subscribe to this brand"
-BUTTON_SUBSCRIBE_SUPPLIER = "Subscribe to this supplier"
-BUTTON_UNSUBSCRIBE = "Unsubscribe"
+SUBSCRIBED_UNKNOWN = N_("Nothing is on record for {name} yet; I will alert this chat when a notice names it.")
+BUTTON_FOLLOW = N_("Follow {name}")
+BUTTON_FOLLOW_ANYWAY = N_("Follow {name} anyway")
+SUBSCRIBED_EXISTING = N_("Already on record for {name}, below.")
+SUBSCRIBED_NONE = N_("Nothing is on record for {name} yet.")
+UNSUBSCRIBED = N_("Done: this chat no longer follows {names}.")
+NOT_SUBSCRIBED = N_("This chat does not follow {name}. /subscriptions lists what it follows.")
+NO_SUBSCRIPTIONS = N_("This chat follows nothing yet. Try /subscribe brand Anker.")
+SUBSCRIPTIONS = N_("This chat follows:")
+BUTTON_SUBSCRIBE_MODEL = N_("Subscribe to this model")
+BUTTON_SUBSCRIBE_BRAND = N_("Subscribe to this brand")
+BUTTON_SUBSCRIBE_SUPPLIER = N_("Subscribe to this supplier")
+BUTTON_UNSUBSCRIBE = N_("Unsubscribe")
 
 # --- /recent ------------------------------------------------------------------
-RECENT = "The latest recalls and supplier suspensions:"
-RECENT_NONE = "No recalls are on record yet."
+RECENT = N_("The latest recalls and supplier suspensions:")
+RECENT_NONE = N_("No recalls are on record yet.")
 
 
-def plural(count: int, one: str, many: str | None = None) -> str:
+def recalls(count: int) -> str:
     """Return "1 recall" or "3 recalls"."""
-    return f"{count} {one if count == 1 else (many or one + 's')}"
+    return ngettext("{count} recall", "{count} recalls", count).format(count=format_number(count))
+
+
+def notices(count: int) -> str:
+    """Return "1 notice" or "3 notices"."""
+    return ngettext("{count} notice", "{count} notices", count).format(count=format_number(count))
+
+
+def suspensions(count: int) -> str:
+    """Return "1 certificate suspension" or "2 certificate suspensions"."""
+    return ngettext("{count} certificate suspension", "{count} certificate suspensions", count).format(
+        count=format_number(count)
+    )
+
+
+def records(count: int) -> str:
+    """Return "1 record" or "1,234 records"."""
+    return ngettext("{count} record", "{count} records", count).format(count=format_number(count))
+
+
+def kind_word(kind: str) -> str:
+    """Return "brand", "model" or "supplier" in the current language."""
+    return _(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
+
+
+KIND_WORDS = {"brand": N_("brand"), "model": N_("model"), "supplier": N_("supplier")}
 
 
 # --- alerts -------------------------------------------------------------------
-WHY_BRAND = "you follow brand "
-WHY_MODEL = "you follow model "
-WHY_SUPPLIER = "you follow supplier "
-WHY_LINKED = ", named as a customer of {supplier} (potentially affected)"
-WHY_LINKED_MODEL = ", a {brand} model; {brand} is named as a customer of {supplier} (potentially affected)"
-ALERT_NEW_RECALL = "New recall"
-ALERT_UPDATED_RECALL = "Recall updated"
-ALERT_NEW_SUSPENSION = "Supplier certificate suspended"
-ALERT_UPDATED_SUSPENSION = "Supplier suspension updated"
+WHY_FOLLOW = N_("you follow {kind} {name}")
+WHY_LINKED = N_("you follow brand {name}, named as a customer of {supplier} (potentially affected)")
+WHY_LINKED_MODEL = N_(
+    "you follow model {name}, a {brand} model; {brand} is named as a customer of {supplier} (potentially affected)"
+)
+ALERT_NEW_RECALL = N_("New recall")
+ALERT_UPDATED_RECALL = N_("Recall updated")
+ALERT_NEW_SUSPENSION = N_("Supplier certificate suspended")
+ALERT_UPDATED_SUSPENSION = N_("Supplier suspension updated")
 
 
 # --- /status ------------------------------------------------------------------
-STATUS_HEADER = "Checker: last check {last}, next check {next}. Alerts waiting to be sent: {depth}."
-STATUS_NEVER = "never"
-STATUS_NO_SOURCES = "No live sources have been checked yet (the bundled dataset is always loaded)."
-STATUS_SOURCE = "- {name}: {held}; last success {success}; {failures} failures in a row{error}{backoff}"
-STATUS_BUNDLED = "- {name} (bundled with recallbot): {held}"
-STATUS_HELD_RANGE = "{count} dated {first} to {last}"
-STATUS_ERROR = "; last error {at}: {error}"
-STATUS_BACKOFF = "; backing off until {at}"
+STATUS_HEADER = N_("Checker: last check {last}, next check {next}. Alerts waiting to be sent: {depth}.")
+STATUS_NEVER = N_("never")
+STATUS_NO_SOURCES = N_("No live sources have been checked yet (the bundled dataset is always loaded).")
+STATUS_SOURCE = N_("- {name}: {held}; last success {success}; {failures} failures in a row{error}{backoff}")
+STATUS_BUNDLED = N_("- {name} (bundled with recallbot): {held}")
+STATUS_HELD_RANGE = N_("{count} dated {first} to {last}")
+STATUS_ERROR = N_("; last error {at}: {error}")
+STATUS_BACKOFF = N_("; backing off until {at}")
+
+# --- /language ---------------------------------------------------------------
+LANGUAGE_EN = N_("English")
+LANGUAGE_ZH = N_("Simplified Chinese")
+LANGUAGE_USAGE = N_(
+    "This chat is answered in {current}. Send /language en for English or /language zh for Chinese "
+    "(中文), or tap below."
+)
+LANGUAGE_SET = N_("Done: this chat is now answered and alerted in English, alerts already waiting included.")
+
+# --- photos --------------------------------------------------------------------
+PHOTO_CANDIDATES = N_(
+    "I read {models} on the label. Tap the one printed as the model number and I will check it "
+    "(photos mix up 1 and I, 0 and O: compare with your label)."
+)
+PHOTO_NO_MATCH = N_(
+    "I read {models} on the label, and no recall I know of names them. Tap one to check it anyway, or "
+    "send the model number as text."
+)
+PHOTO_NOTHING = N_(
+    "I could not read a barcode or a model number in that photo. Try again in good light, with the label "
+    "in focus and filling the picture (it is usually on the bottom or the back), or send the model number "
+    "as text, for example /check A1263."
+)
+PHOTO_NO_OCR = N_(
+    "I found no barcode in that photo, and this bot cannot read label text (its operator has not installed "
+    "the photos extra). Send the model number printed on the label as text, for example /check A1263."
+)
+PHOTO_BUSY = N_("I am still reading your last photo; send the next one when I have answered.")
+PHOTO_FULL = N_("I am reading many photos right now; please send yours again in a minute.")
+PHOTO_TOO_LARGE = N_(
+    "That file is {size} MB, more than the {limit} MB I can read. Send it as a photo rather than a file, "
+    "or a smaller picture."
+)
+PHOTO_NOT_IMAGE = N_("That attachment is not a picture. Send a photo of the label or its barcode.")
+BUTTON_CHECK = N_("Check {model}")
 
 # --- groups and buttons ---------------------------------------------------------
-GROUP_ADMIN_ONLY = (
+GROUP_ADMIN_ONLY = N_(
     "In a group, only its administrators can change what it follows. Ask an admin to send "
     "the command; anyone can still /check a model."
 )
-BUTTON_MANAGE = "Unsubscribe"
+BUTTON_MANAGE = N_("Unsubscribe")
 
 # --- Discord --------------------------------------------------------------------
-SERVER_MANAGE_ONLY = (
+SERVER_MANAGE_ONLY = N_(
     "In a server, only members with the Manage Server permission can change what a channel follows. "
     "Ask one of them; anyone can still /check a model."
 )
-DISCORD_HELP = (
+DISCORD_HELP = N_(
     "/check model: - is it recalled? e.g. /check model: A1263, or a product name: Anker 535\n"
     "/check model: <model> <serial> - is my unit included? e.g. /check model: BI-B41 000G21\n"
     "/more - more matches of the last /check\n"
@@ -258,7 +342,54 @@ DISCORD_HELP = (
     "/subscriptions - what this channel follows\n"
     "/recent - the latest recalls and suspensions\n"
     "/status - when I last checked my sources, and how they are doing\n"
-    "/help - this list\n\n" + HELP_NOTE
+    "/language en|zh - answer in English or Chinese (中文)\n"
+    "/help - this list"
 )
-DM_NO_CHANNEL = "In a direct message the alerts come here; leave out the channel option."
-CHANNEL_NOT_USABLE = "I can only alert a text channel of this server; pick one from the list, or leave the option out."
+DM_NO_CHANNEL = N_("In a direct message the alerts come here; leave out the channel option.")
+CHANNEL_NOT_USABLE = N_(
+    "I can only alert a text channel of this server; pick one from the list, or leave the option out."
+)
+
+
+def why(reasons: tuple[Reason, ...]) -> str:
+    """Return why a destination is alerted, worded in the current language."""
+    return _(REASON_SEPARATOR).join(_why_one(reason) for reason in reasons)
+
+
+def _why_one(reason: Reason) -> str:
+    if not reason.kind:  # a reason queued before reasons were data, as it was worded then
+        return reason.name
+    if reason.supplier and reason.brand:
+        return _(WHY_LINKED_MODEL).format(name=reason.name, brand=reason.brand, supplier=reason.supplier)
+    if reason.supplier:
+        return _(WHY_LINKED).format(name=reason.name, supplier=reason.supplier)
+    return _(WHY_FOLLOW).format(kind=kind_word(reason.kind), name=reason.name)
+
+
+REASON_SEPARATOR = N_("; ")
+
+
+def help_text(commands: str) -> str:
+    """Return a command list (HELP or DISCORD_HELP) with the note on matching and data."""
+    return f"{_(commands)}\n\n{_(HELP_NOTE)}"
+
+
+def possible_product(count: int, query: str, with_models: bool) -> str:
+    """Return the "Possibly" line of a product-name match; without models, it sends the owner to the company."""
+    if with_models:
+        template = ngettext(
+            'Possibly: {count} recall names a product matching "{query}", but not a model number you gave. '
+            'Compare your label with the "Compare" line of the notice below.',
+            'Possibly: {count} recalls name a product matching "{query}", but not a model number you gave. '
+            'Compare your label with the "Compare" line of each notice below.',
+            count,
+        )
+    else:  # a "Compare" line would only repeat the brand and name the user typed
+        template = ngettext(
+            'Possibly: {count} recall names a product matching "{query}", and the notice gives no model number '
+            'to check your label against. Ask the company under "Contact" whether your unit is included.',
+            'Possibly: {count} recalls name a product matching "{query}", and the notices give no model number '
+            'to check your label against. Ask the company under "Contact" whether your unit is included.',
+            count,
+        )
+    return template.format(count=format_number(count), query=query)

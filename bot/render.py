@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import textwrap
 
-from bot import messages
+from bot import i18n, messages
 from bot.events import Alert, Change, Event, EventKind
+from bot.i18n import _, format_date
 from bot.replies import Reply
 from bot.results import Match
 from bot.sources.kinds import attribution_of, partner_of
@@ -35,46 +36,61 @@ def units_line(event: Event) -> str:
 
 def event_fields(event: Event) -> list[tuple[str, str]]:
     """Return the (label, value) lines that describe an event, unknowns said as such."""
-    unknown = messages.UNKNOWN
-    when = event.date.isoformat() if event.date else unknown
+    unknown = _(messages.UNKNOWN)
+    when = format_date(event.date) or unknown
     if event.kind is EventKind.SUSPENSION:
         return [
-            (messages.LABEL_CERTIFICATE, event.certificate or unknown),
-            (messages.LABEL_AUTHORITY, event.authority or unknown),
-            (messages.LABEL_DATE, when),
-            (messages.LABEL_REASON, event.reason or unknown),
-            (messages.LABEL_BRANDS, ", ".join(event.linked_brands) or unknown),
+            (_(messages.LABEL_CERTIFICATE), event.certificate or unknown),
+            (_(messages.LABEL_AUTHORITY), event.authority or unknown),
+            (_(messages.LABEL_DATE), when),
+            (_(messages.LABEL_REASON), event.reason or unknown),
+            (_(messages.LABEL_BRANDS), ", ".join(event.linked_brands) or unknown),
+            *quoted_field(event),
         ]
     models = ", ".join(event.models)
     if event.models_note:
         models = f"{models} ({event.models_note})" if models else event.models_note
     fields = [
-        (messages.LABEL_MODELS, models or unknown),
-        (messages.LABEL_UNITS, units_line(event) or unknown),
-        (messages.LABEL_HAZARD, event.hazard or unknown),
-        (messages.LABEL_REMEDY, event.remedy or unknown),
-        (messages.LABEL_LIMITS, event.limits or unknown),
-        (messages.LABEL_CONTACT, event.contact or unknown),
-        (messages.LABEL_AUTHORITY, event.authority or unknown),
-        (messages.LABEL_DATE, when),
+        (_(messages.LABEL_MODELS), models or unknown),
+        (_(messages.LABEL_UNITS), units_line(event) or unknown),
+        (_(messages.LABEL_HAZARD), event.hazard or unknown),
+        (_(messages.LABEL_REMEDY), event.remedy or unknown),
+        (_(messages.LABEL_LIMITS), event.limits or unknown),
+        (_(messages.LABEL_CONTACT), event.contact or unknown),
+        (_(messages.LABEL_AUTHORITY), event.authority or unknown),
+        (_(messages.LABEL_DATE), when),
     ]
-    return fields + provenance_fields(event)
+    return fields + provenance_fields(event) + quoted_field(event)
+
+
+def quoted_field(event: Event) -> list[tuple[str, str]]:
+    """Return the line that says the notice's words are the source's own, when they are not in the chat's language.
+
+    The facts a source gives (hazard, remedy, contact) are quoted as published, never
+    machine-translated: a consumer acts on them. Curated files may say their language
+    (``language = "zh"``); every live source publishes in English.
+    """
+    source = i18n.language_of(event.extra.get("language")) or i18n.DEFAULT
+    if source == i18n.current():
+        return []
+    name = _(messages.LANGUAGE_EN) if source == "en" else _(messages.LANGUAGE_ZH)
+    return [(_(messages.LABEL_QUOTED), _(messages.QUOTED).format(language=name))]
 
 
 def provenance_fields(event: Event) -> list[tuple[str, str]]:
     """Return where else the same recall was announced, and the licence line its source asks for."""
-    fields = [(messages.LABEL_ALSO, f"{partner_of(url)}: {url}") for url in event.links]
+    fields = [(_(messages.LABEL_ALSO), f"{partner_of(url)}: {url}") for url in event.links]
     if attribution := attribution_of(event.id):
-        fields.append((messages.LABEL_LICENCE, attribution))
+        fields.append((_(messages.LABEL_LICENCE), attribution))
     return fields
 
 
 def change_text(change: Change) -> str:
     """Return one change of an update in words: "Models added: A1264"."""
-    label = _FIELD_LABELS.get(change.field, change.field)
+    label = _(_FIELD_LABELS[change.field]) if change.field in _FIELD_LABELS else change.field
     if change.added:
-        return messages.CHANGE_ADDED.format(label=label, values=", ".join(change.added))
-    return messages.CHANGE_NOW.format(label=label, value=change.value or messages.UNKNOWN)
+        return _(messages.CHANGE_ADDED).format(label=label, values=", ".join(change.added))
+    return _(messages.CHANGE_NOW).format(label=label, value=change.value or _(messages.UNKNOWN))
 
 
 def alert_fields(alert: Alert) -> list[tuple[str, str]]:
@@ -83,32 +99,33 @@ def alert_fields(alert: Alert) -> list[tuple[str, str]]:
     if not (alert.is_update and alert.changes):
         return event_fields(event)
     return [
-        *[(messages.LABEL_CHANGES, change_text(c)) for c in alert.changes],
-        (messages.LABEL_LIMITS, event.limits or messages.UNKNOWN),
-        (messages.LABEL_CONTACT, event.contact or messages.UNKNOWN),
-        (messages.LABEL_DATE, event.date.isoformat() if event.date else messages.UNKNOWN),
+        *[(_(messages.LABEL_CHANGES), change_text(c)) for c in alert.changes],
+        (_(messages.LABEL_LIMITS), event.limits or _(messages.UNKNOWN)),
+        (_(messages.LABEL_CONTACT), event.contact or _(messages.UNKNOWN)),
+        (_(messages.LABEL_DATE), format_date(event.date) or _(messages.UNKNOWN)),
         *provenance_fields(event),
+        *quoted_field(event),
     ]
 
 
 def match_notes(match: Match) -> list[tuple[str, str]]:
     """Return the lines that say why an event was picked and what to compare on the label."""
-    notes = [(messages.LABEL_WHY, match.reason)] if match.reason else []
+    notes = [(_(messages.LABEL_WHY), match.reason)] if match.reason else []
     if match.compare:
-        notes.append((messages.LABEL_COMPARE, match.compare))
+        notes.append((_(messages.LABEL_COMPARE), match.compare))
     return notes
 
 
 def source_label(event: Event) -> str:
     """Return "Source", or "Reported by" for an event no official notice online backs."""
-    return messages.LABEL_SOURCE if event.url else messages.LABEL_REPORTED
+    return _(messages.LABEL_SOURCE) if event.url else _(messages.LABEL_REPORTED)
 
 
 def event_heading(event: Event) -> str:
     """Return a one-line heading for an event."""
     if event.kind is EventKind.SUSPENSION:
-        return f"SUPPLIER SUSPENSION: {event.supplier}"
-    return f"RECALL: {event.name}"
+        return _(messages.HEADING_SUSPENSION).format(supplier=event.supplier)
+    return _(messages.HEADING_RECALL).format(name=event.name)
 
 
 def _fill(text: str, width: int) -> str:
@@ -120,17 +137,17 @@ def _fill(text: str, width: int) -> str:
 
 def render_event(match: Match, width: int = 100, fields: list[tuple[str, str]] | None = None) -> str:
     """Render one event as an indented text block (``fields``: other lines than the whole event)."""
-    event = match.event
+    event, colon = match.event, _(messages.COLON)
     lines = [event_heading(event)]
     for label, value in match_notes(match):
-        lines.append(_fill(f"{label}: {value}", width))
+        lines.append(_fill(f"{label}{colon}{value}", width))
     for label, value in event_fields(event) if fields is None else fields:
-        lines.append(_fill(f"{label}: {value}", width))
+        lines.append(_fill(f"{label}{colon}{value}", width))
     if event.kind is EventKind.SUSPENSION:
-        lines.append(f"  {messages.POTENTIALLY_AFFECTED}")
+        lines.append(f"  {_(messages.POTENTIALLY_AFFECTED)}")
     if event.url:
-        lines.append(f"  {messages.LABEL_LINK}: {event.url}")
-    lines.append(f"  {source_label(event)}: {event.source}")
+        lines.append(f"  {_(messages.LABEL_LINK)}{colon}{event.url}")
+    lines.append(f"  {source_label(event)}{colon}{event.source}")
     return "\n".join(lines)
 
 
@@ -144,7 +161,7 @@ def render_reply(reply: Reply) -> str:
         parts.append(reply.notes_header)
         parts += [render_event(m) for m in reply.notes]
     if reply.buttons:
-        parts.append("Next: " + " | ".join(f"/{b.command}" for b in reply.buttons))
+        parts.append(_(messages.NEXT).format(commands=" | ".join(f"/{b.command}" for b in reply.buttons)))
     return "\n\n".join(parts)
 
 
@@ -152,11 +169,11 @@ def alert_title(alert: Alert) -> str:
     """Return the alert's first line: what happened."""
     recall = alert.event.kind is EventKind.RECALL
     if alert.is_update:
-        return messages.ALERT_UPDATED_RECALL if recall else messages.ALERT_UPDATED_SUSPENSION
-    return messages.ALERT_NEW_RECALL if recall else messages.ALERT_NEW_SUSPENSION
+        return _(messages.ALERT_UPDATED_RECALL) if recall else _(messages.ALERT_UPDATED_SUSPENSION)
+    return _(messages.ALERT_NEW_RECALL) if recall else _(messages.ALERT_NEW_SUSPENSION)
 
 
 def render_alert(alert: Alert) -> str:
     """Render an alert as plain text."""
-    why = "; ".join(alert.reasons)
+    why = messages.why(alert.reasons)
     return f"{alert_title(alert)}\n\n{render_event(Match(alert.event, why), fields=alert_fields(alert))}"

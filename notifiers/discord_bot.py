@@ -17,10 +17,11 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.utils import MISSING  # "not given": a follow-up of embeds only has no content
 
-from bot import messages
+from bot import i18n, messages
 from bot.commands import MUTATING, dispatch
 from bot.core import Core
 from bot.events import Destination
+from bot.i18n import N_, P_, _
 from bot.replies import Reply
 from notifiers.discord_notifier import NO_MENTIONS, PLATFORM, InvalidRequestGuard
 from notifiers.discord_render import ALERT_BUTTON, BUTTON_PREFIX, buttons_view, reply_pages
@@ -29,7 +30,51 @@ logger = logging.getLogger(__name__)
 
 ANSWER_WITHIN = 2.0  # Discord drops an interaction not answered in 3 s: defer after 2
 
-TYPE_CHOICES = [Choice(name=kind, value=kind) for kind in ("brand", "model", "supplier")]
+TYPE_CHOICES = [
+    Choice(name=kind, value=kind) for kind in ("brand", "model", "supplier")
+]  # named by messages.KIND_WORDS
+LANGUAGE_CHOICES = [Choice(name="English", value="en"), Choice(name="中文", value="zh")]
+# Slash command and option names as Chinese users see them (Discord's name_localizations).
+SLASH_NAMES = [
+    P_("slash command", "check"),
+    P_("slash command", "model"),
+    P_("slash command", "image"),
+    P_("slash command", "subscribe"),
+    P_("slash command", "unsubscribe"),
+    P_("slash command", "name"),
+    P_("slash command", "type"),
+    P_("slash command", "channel"),
+    P_("slash command", "more"),
+    P_("slash command", "serial"),
+    P_("slash command", "subscriptions"),
+    P_("slash command", "recent"),
+    P_("slash command", "status"),
+    P_("slash command", "language"),
+    P_("slash command", "help"),
+]
+
+
+class CatalogTranslator(app_commands.Translator):
+    """Translate slash command names, descriptions and choices from recallbot's catalogs."""
+
+    async def translate(
+        self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContext
+    ) -> str | None:
+        lang = i18n.language_of(locale.value)
+        if lang is None or lang == i18n.DEFAULT:
+            return None
+        names = (
+            app_commands.TranslationContextLocation.command_name,
+            app_commands.TranslationContextLocation.parameter_name,
+        )
+        with i18n.language(lang):
+            if context.location in names:
+                text = i18n.pgettext("slash command", string.message)
+            elif context.location is app_commands.TranslationContextLocation.choice_name:
+                text = messages.kind_word(string.message)
+            else:
+                text = _(string.message)
+        return text if text != string.message else None
 
 
 @dataclass
@@ -44,7 +89,7 @@ class DiscordHandlers:
 
     async def handle_help(self, interaction: discord.Interaction) -> None:
         """/help, in the words of Discord's slash commands and their options."""
-        await self._answer(interaction, lambda: Reply(messages.DISCORD_HELP), ephemeral=False)
+        await self._answer(interaction, lambda: Reply(messages.help_text(messages.DISCORD_HELP)), ephemeral=False)
 
     async def handle_subscription(
         self,
@@ -64,7 +109,7 @@ class DiscordHandlers:
         custom_id = str(dict(interaction.data or {}).get("custom_id", ""))
         if interaction.type is not discord.InteractionType.component or not custom_id.startswith(BUTTON_PREFIX):
             return
-        command, _, args = custom_id.removeprefix(BUTTON_PREFIX).partition(" ")
+        command, _space, args = custom_id.removeprefix(BUTTON_PREFIX).partition(" ")
         # The alert's button opens the list of what the channel follows, each with its own
         # Unsubscribe button; in a server it is for those who may change subscriptions.
         manage = command == ALERT_BUTTON.command
@@ -82,7 +127,7 @@ class DiscordHandlers:
     ) -> None:
         in_server = interaction.guild_id is not None
         if (manage or command in MUTATING) and in_server and not interaction.permissions.manage_guild:
-            await self._answer(interaction, lambda: Reply(messages.SERVER_MANAGE_ONLY), ephemeral=True)
+            await self._answer(interaction, lambda: Reply(_(messages.SERVER_MANAGE_ONLY)), ephemeral=True)
             return
         dest = Destination(PLATFORM, str(channel_id or 0))
 
@@ -92,10 +137,21 @@ class DiscordHandlers:
 
         await self._answer(interaction, work, ephemeral)
 
+    async def _language(self, interaction: discord.Interaction) -> str:
+        """Return the channel's chosen language, else the language of the user's Discord app."""
+        dest = Destination(PLATFORM, str(interaction.channel_id or 0))
+        return await asyncio.to_thread(self.core.language, dest, interaction.locale.value)
+
     async def _answer(self, interaction: discord.Interaction, work: Callable[[], Reply], ephemeral: bool) -> None:
-        """Answer once: at once if the core is quick, else defer within the 3 seconds and follow up."""
+        """Answer once, in the channel's language: at once if the core is quick, else defer and follow up."""
+        with i18n.language(await self._language(interaction)):
+            await self._answer_in_language(interaction, work, ephemeral)
+
+    async def _answer_in_language(
+        self, interaction: discord.Interaction, work: Callable[[], Reply], ephemeral: bool
+    ) -> None:
         task = asyncio.ensure_future(asyncio.to_thread(work))
-        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
+        done, _pending = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
         if not done:
             await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         reply = await task
@@ -126,16 +182,8 @@ class DiscordHandlers:
         A command this version does not have (published by an older one), or a
         channel option that cannot be used here, gets a sentence saying so instead.
         """
-        if isinstance(error, app_commands.CommandNotFound):
-            logger.warning(
-                "Discord: /%s is published but not defined here; run `recallbot discord sync-commands`", error.name
-            )
-            text = messages.UNKNOWN_COMMAND.format(name=error.name[:32])
-        elif isinstance(error, app_commands.TransformerError):  # the channel option, the one that is converted
-            text = messages.DM_NO_CHANNEL if interaction.guild_id is None else messages.CHANNEL_NOT_USABLE
-        else:
-            logger.error("Discord interaction failed", exc_info=error)
-            text = messages.INTERNAL_ERROR
+        with i18n.language(i18n.language_of(interaction.locale.value)):
+            text = self._error_text(interaction, error)
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)
@@ -143,6 +191,19 @@ class DiscordHandlers:
                 await interaction.response.send_message(text, ephemeral=True)
         except discord.HTTPException:
             logger.warning("could not send the apology either")
+
+    def _error_text(self, interaction: discord.Interaction, error: Exception) -> str:
+        if isinstance(error, app_commands.CommandNotFound):
+            logger.warning(
+                "Discord: /%s is published but not defined here; run `recallbot discord sync-commands`", error.name
+            )
+            text = _(messages.UNKNOWN_COMMAND).format(name=error.name[:32])
+        elif isinstance(error, app_commands.TransformerError):  # the channel option, the one that is converted
+            text = _(messages.DM_NO_CHANNEL) if interaction.guild_id is None else _(messages.CHANNEL_NOT_USABLE)
+        else:
+            logger.error("Discord interaction failed", exc_info=error)
+            text = _(messages.INTERNAL_ERROR)
+        return text
 
     def set_server_channels(self, channel_ids: list[int], reason: str | None) -> None:
         """Pause a server's channels (the bot was removed), or resume them (it came back)."""
@@ -160,7 +221,9 @@ def subscription_command(
     """Return /subscribe or /unsubscribe: same options, Manage Server by default in servers."""
 
     @app_commands.describe(
-        name="Brand, model number or cell supplier, e.g. Anker, A1263 or Amprius", kind=kind_help, channel=channel_help
+        name=N_("Brand, model number or cell supplier, e.g. Anker, A1263 or Amprius"),
+        kind=kind_help,
+        channel=channel_help,
     )
     @app_commands.rename(kind="type")
     @app_commands.choices(kind=TYPE_CHOICES)
@@ -182,8 +245,8 @@ def build_client(core: Core, guard: InvalidRequestGuard) -> tuple[discord.Client
     tree = app_commands.CommandTree(client)
     handlers = DiscordHandlers(core)
 
-    @tree.command(description="Is a model, product, brand or cell supplier named in a recall? e.g. PAC20-272")
-    @app_commands.describe(model="The model number printed on the device, or a brand or supplier name")
+    @tree.command(description=N_("Is a model, product, brand or cell supplier named in a recall? e.g. PAC20-272"))
+    @app_commands.describe(model=N_("The model number printed on the device, or a brand or supplier name"))
     async def check(interaction: discord.Interaction, model: str) -> None:
         await handlers.handle_command(interaction, "check", model)
 
@@ -191,43 +254,49 @@ def build_client(core: Core, guard: InvalidRequestGuard) -> tuple[discord.Client
         subscription_command(
             handlers,
             "subscribe",
-            "Get alerts in this channel (or DM) for a brand, model or cell supplier",
-            kind_help="What the name is; left out, I work it out",
-            channel_help="In a server: the channel to alert (default: this one)",
+            N_("Get alerts in this channel (or DM) for a brand, model or cell supplier"),
+            kind_help=N_("What the name is; left out, I work it out"),
+            channel_help=N_("In a server: the channel to alert (default: this one)"),
         )
     )
     tree.add_command(
         subscription_command(
             handlers,
             "unsubscribe",
-            "Stop alerts for a brand, model or cell supplier",
-            kind_help="What the name is; left out, every type of that name",
-            channel_help="In a server: the channel",
+            N_("Stop alerts for a brand, model or cell supplier"),
+            kind_help=N_("What the name is; left out, every type of that name"),
+            channel_help=N_("In a server: the channel"),
         )
     )
 
-    @tree.command(description="More matches of the last /check here")
+    @tree.command(description=N_("More matches of the last /check here"))
     async def more(interaction: discord.Interaction) -> None:
         await handlers.handle_command(interaction, "more")
 
-    @tree.command(description="Is my unit included? Tells how to check a serial number or date code")
-    @app_commands.describe(model="The recalled model number, e.g. BI-B41")
+    @tree.command(description=N_("Is my unit included? Tells how to check a serial number or date code"))
+    @app_commands.describe(model=N_("The recalled model number, e.g. BI-B41"))
     async def serial(interaction: discord.Interaction, model: str) -> None:
         await handlers.handle_command(interaction, "serial", model)
 
-    @tree.command(description="What this channel (or DM) follows")
+    @tree.command(description=N_("What this channel (or DM) follows"))
     async def subscriptions(interaction: discord.Interaction) -> None:
         await handlers.handle_command(interaction, "subscriptions")
 
-    @tree.command(description="The latest recalls and supplier suspensions")
+    @tree.command(description=N_("The latest recalls and supplier suspensions"))
     async def recent(interaction: discord.Interaction) -> None:
         await handlers.handle_command(interaction, "recent")
 
-    @tree.command(description="When I last checked my sources, and how they are doing")
+    @tree.command(description=N_("When I last checked my sources, and how they are doing"))
     async def status(interaction: discord.Interaction) -> None:
         await handlers.handle_command(interaction, "status")
 
-    @tree.command(name="help", description="What I can do")
+    @tree.command(description=N_("Answer in English or Chinese (中文), here and in alerts"))
+    @app_commands.describe(language=N_("The language"))
+    @app_commands.choices(language=LANGUAGE_CHOICES)
+    async def language(interaction: discord.Interaction, language: Choice[str]) -> None:
+        await handlers.handle_command(interaction, "language", language.value)
+
+    @tree.command(name="help", description=N_("What I can do"))
     async def help_command(interaction: discord.Interaction) -> None:
         await handlers.handle_help(interaction)
 

@@ -26,7 +26,7 @@ from bot.core import Core
 from bot.errors import RecallbotError
 from bot.leadership import Cadence, Leadership, hold
 from bot.logs import hide_secrets
-from notifiers.discord_bot import build_client
+from notifiers.discord_bot import CatalogTranslator, build_client
 from notifiers.discord_notifier import DISCORD_LIMITS, DiscordNotifier, InvalidRequestGuard
 
 logger = logging.getLogger(__name__)
@@ -49,9 +49,11 @@ def point_at(config: DiscordConfig) -> None:
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
-def commands_digest(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> str:
-    """Return a digest of the command definitions as Discord would receive them."""
-    payload = sorted((c.to_dict(tree) for c in tree.get_commands(guild=guild)), key=lambda c: c["name"])
+async def commands_digest(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> str:
+    """Return a digest of the command definitions as Discord would receive them, translations included."""
+    translator = CatalogTranslator()
+    payload = [await c.get_translated_payload(tree, translator) for c in tree.get_commands(guild=guild)]
+    payload.sort(key=lambda c: c["name"])
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -66,7 +68,8 @@ async def sync_commands(
     guild = discord.Object(id=guild_id) if guild_id else None
     if guild is not None:
         tree.copy_global_to(guild=guild)
-    digest = commands_digest(tree, guild)
+    digest = await commands_digest(tree, guild)
+    await tree.set_translator(CatalogTranslator())  # the names and descriptions in each language
     name = _digest_name(client, guild_id)
     if not force and core.recalled(name) == digest:
         return False
@@ -217,7 +220,7 @@ async def discord_running(
         await _login(sender, config)
         if config.command_guild_id:
             await sync_commands(core, client, tree, config.command_guild_id)
-        elif await asyncio.to_thread(_unsynced, core, client, tree):
+        elif await _unsynced(core, client, tree):
             logger.warning("Discord: the slash commands changed; run `recallbot discord sync-commands` to publish them")
         lock = core.lock("discord-gateway")
         held = await asyncio.to_thread(lock.try_acquire)
@@ -242,8 +245,9 @@ def _digest_name(client: discord.Client, guild_id: int | None) -> str:
     return f"discord_commands:{client.application_id}:{guild_id or 'global'}"
 
 
-def _unsynced(core: Core, client: discord.Client, tree: app_commands.CommandTree) -> bool:
-    return core.recalled(_digest_name(client, None)) != commands_digest(tree, None)
+async def _unsynced(core: Core, client: discord.Client, tree: app_commands.CommandTree) -> bool:
+    published = await asyncio.to_thread(core.recalled, _digest_name(client, None))
+    return published != await commands_digest(tree, None)
 
 
 async def sync_global(config: DiscordConfig, core: Core, force: bool) -> bool:

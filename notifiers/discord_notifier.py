@@ -15,9 +15,12 @@ import aiohttp
 import discord
 from discord.utils import MISSING  # "not given"
 
+from bot import i18n
 from bot.delivery import Limits, Outcome, OutcomeKind
 from bot.events import Alert
+from bot.i18n import _
 from bot.pacing import Throttle
+from bot.replies import Button
 from notifiers.discord_render import ALERT_BUTTON, alert_page, buttons_view
 
 PLATFORM = "discord"
@@ -130,7 +133,7 @@ class DiscordNotifier:
         self.guard = guard
         self.limits = limits
         self.throttles = guard.throttles  # the pacer learns from the 429s the client waits out itself
-        self._buttons = buttons_view((ALERT_BUTTON,))  # the same under every alert: built once
+        self._buttons: dict[str, discord.ui.View | None] = {}  # the same under every alert: one per language
 
     def is_group(self, address: str) -> bool:
         return False  # Discord limits each channel alike
@@ -139,7 +142,10 @@ class DiscordNotifier:
         hold = self.guard.hold_for()
         if hold > 0:
             return Outcome(OutcomeKind.RETRY, error="too many invalid requests lately: holding back", retry_after=hold)
-        page = alert_page(alert)
+        with i18n.language(alert.language) as lang:  # the channel's language now, not when it was queued
+            page = alert_page(alert)
+            if lang not in self._buttons:
+                self._buttons[lang] = buttons_view((Button(_(ALERT_BUTTON.label), ALERT_BUTTON.command),))
         channel = self.client.get_partial_messageable(int(alert.destination.address))
         try:
             await channel.send(
@@ -147,7 +153,7 @@ class DiscordNotifier:
                 embeds=page.embeds,
                 nonce=str(alert.id),  # Discord drops a second message with the same nonce (a retry after a crash)
                 allowed_mentions=NO_MENTIONS,
-                view=self._buttons or MISSING,
+                view=self._buttons[lang] or MISSING,
             )
         except (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as error:
             return classify(error)

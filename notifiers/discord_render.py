@@ -14,6 +14,7 @@ import discord
 
 from bot import messages
 from bot.events import Alert, EventKind
+from bot.i18n import _
 from bot.render import alert_fields, alert_title, event_fields, event_heading, match_notes, source_label
 from bot.replies import Button, Reply
 from bot.results import Match
@@ -56,11 +57,11 @@ def event_embed(match: Match, fields: list[tuple[str, str]] | None = None) -> di
     """
     event = match.event
     linked = bool(event.url)
-    description = "\n".join(f"**{label}:** {value}" for label, value in match_notes(match))
+    description = "\n".join(f"**{label}{_(messages.COLON).rstrip()}** {value}" for label, value in match_notes(match))
     if event.kind is EventKind.SUSPENSION:
-        description = f"{description}\n{messages.POTENTIALLY_AFFECTED}".strip()
+        description = f"{description}\n{_(messages.POTENTIALLY_AFFECTED)}".strip()
     title = trim(event_heading(event), TITLE_LIMIT, linked)
-    footer = trim(f"{source_label(event)}: {event.source}", FOOTER_LIMIT, linked)
+    footer = trim(f"{source_label(event)}{_(messages.COLON)}{event.source}", FOOTER_LIMIT, linked)
     limit = FIELD_VALUE_LIMIT
     while True:
         embed = discord.Embed(
@@ -126,12 +127,12 @@ def reply_pages(reply: Reply) -> list[Page]:
 
 def alert_page(alert: Alert) -> Page:
     """Render an alert as one message: its title, and the event's embed with why it came here."""
-    why = "; ".join(alert.reasons)
+    why = messages.why(alert.reasons)
     return Page(alert_title(alert), [event_embed(Match(alert.event, why), alert_fields(alert))])
 
 
 # Under every alert: it lists what the channel follows, each with its own Unsubscribe button.
-ALERT_BUTTON = Button(messages.BUTTON_UNSUBSCRIBE, "subscriptions")
+ALERT_BUTTON = Button(messages.BUTTON_UNSUBSCRIBE, "subscriptions")  # its label is translated where it is shown
 
 
 def buttons_view(buttons: tuple[Button, ...]) -> discord.ui.View | None:

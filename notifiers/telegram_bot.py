@@ -24,7 +24,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -49,15 +49,18 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import messages
+from bot import i18n, messages
 from bot.app import StartupError
-from bot.commands import COMMANDS, MUTATING, dispatch
+from bot.commands import COMMANDS, MUTATING, dispatch, known_models, photo
 from bot.config import Config, TelegramConfig
 from bot.core import Core
 from bot.delivery import Limits, Outcome, OutcomeKind
+from bot.errors import PhotoBusy, PhotoTooLarge
 from bot.events import Alert, Destination
+from bot.i18n import N_, _
 from bot.leadership import Cadence, Leadership, hold
 from bot.pacing import Pacer
+from bot.photos import MAX_PHOTO_BYTES, PhotoReader
 from bot.replies import Button, Reply
 from notifiers.telegram_logs import quiet_ptb_logs, short_error
 from notifiers.telegram_render import alert_html, reply_html
@@ -172,8 +175,10 @@ class TelegramNotifier:
         return address.startswith("-")  # groups and supergroups have negative ids
 
     async def send(self, alert: Alert) -> Outcome:
-        parts = alert_html(alert)
-        manage = InlineKeyboardMarkup([[InlineKeyboardButton(messages.BUTTON_MANAGE, callback_data="subscriptions")]])
+        with i18n.language(alert.language):  # the chat's language now, not when the alert was queued
+            parts = alert_html(alert)
+            button = InlineKeyboardButton(_(messages.BUTTON_MANAGE), callback_data="subscriptions")
+        manage = InlineKeyboardMarkup([[button]])
         try:
             for n, text in enumerate(parts, start=1):
                 await self.bot.send_message(
@@ -198,15 +203,23 @@ PLATFORM = "telegram"
 GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
 ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 MENU = [
-    BotCommand("check", "Is a model, product or brand recalled? /check PAC20-272"),
-    BotCommand("more", "More matches of the last /check"),
-    BotCommand("subscribe", "Get alerts for a brand, model or supplier"),
-    BotCommand("unsubscribe", "Stop alerts"),
-    BotCommand("subscriptions", "What this chat follows"),
-    BotCommand("recent", "The latest recalls"),
-    BotCommand("status", "How the checker is doing"),
-    BotCommand("help", "What I can do"),
+    ("check", N_("Is a model, product or brand recalled? /check PAC20-272")),
+    ("more", N_("More matches of the last /check")),
+    ("subscribe", N_("Get alerts for a brand, model or supplier")),
+    ("unsubscribe", N_("Stop alerts")),
+    ("subscriptions", N_("What this chat follows")),
+    ("recent", N_("The latest recalls")),
+    ("status", N_("How the checker is doing")),
+    ("language", N_("Answer in English or Chinese (中文)")),
+    ("help", N_("What I can do")),
 ]
+# Telegram shows a menu by the user's language_code (ISO 639-1); one without a menu of its own gets the default.
+MENU_LANGUAGES = {"zh": "zh_Hans"}
+
+
+def menu() -> list[BotCommand]:
+    """Return the command menu in the current language."""
+    return [BotCommand(name, _(description)) for name, description in MENU]
 
 
 def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
@@ -225,9 +238,10 @@ async def send_reply(message: Message, reply: Reply) -> None:
 
 @dataclass
 class TelegramHandlers:
-    """The update handlers, holding the core they call."""
+    """The update handlers, holding the core they call and the reader of label photos."""
 
     core: Core
+    photos: PhotoReader
 
     async def _allowed(self, update: Update, command: str) -> bool:
         """Tell whether the sender may run the command: in groups only admins change subscriptions."""
@@ -237,31 +251,68 @@ class TelegramHandlers:
         member = await chat.get_member(user.id)
         return member.status in ADMINS
 
-    async def _run(self, update: Update, text: str) -> Reply:
-        command = text.lstrip("/").split(maxsplit=1)[0].split("@")[0].lower() if text.strip() else ""
-        if not await self._allowed(update, command):
-            return Reply(messages.GROUP_ADMIN_ONLY)
+    def _destination(self, update: Update) -> Destination:
         chat = update.effective_chat
         if chat is None:  # the handlers below are registered only for updates that come from a chat
             raise ValueError(f"an update without a chat: {update.update_id}")
-        return await asyncio.to_thread(dispatch, self.core, Destination(PLATFORM, str(chat.id)), text)
+        return Destination(PLATFORM, str(chat.id))
+
+    async def _language(self, update: Update) -> str:
+        """Return the chat's chosen language, else the sender's app language."""
+        user = update.effective_user
+        guess = user.language_code if user else None
+        return await asyncio.to_thread(self.core.language, self._destination(update), guess)
+
+    async def _run(self, update: Update, text: str) -> Reply:
+        command = text.lstrip("/").split(maxsplit=1)[0].split("@")[0].lower() if text.strip() else ""
+        if not await self._allowed(update, command):
+            return Reply(_(messages.GROUP_ADMIN_ONLY))
+        return await asyncio.to_thread(dispatch, self.core, self._destination(update), text)
 
     async def handle_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Any /command: parse, call the core, render, reply."""
+        """Any /command: parse, call the core, render, reply, in the chat's language."""
         message = update.effective_message
         if message is None:
             return
-        await send_reply(message, await self._run(update, message.text or ""))
+        with i18n.language(await self._language(update)):
+            await send_reply(message, await self._run(update, message.text or ""))
+
+    async def handle_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo of a label (or a picture sent as a file): read its barcode or model number, and answer."""
+        message = update.effective_message
+        if message is None:
+            return
+        with i18n.language(await self._language(update)):
+            await send_reply(message, await self._read_photo(update, message))
+
+    async def _read_photo(self, update: Update, message: Message) -> Reply:
+        picture = message.photo[-1] if message.photo else message.document  # the last size is the largest
+        if picture is None:
+            return Reply(_(messages.PHOTO_NOT_IMAGE))
+        if (picture.file_size or 0) > MAX_PHOTO_BYTES:  # getFile would refuse it
+            return Reply(_too_large(picture.file_size or 0))
+        await message.chat.send_action(ChatAction.TYPING)  # "reading the label...", at once
+        data = bytes(await (await picture.get_file()).download_as_bytearray())
+        models = await asyncio.to_thread(known_models, self.core)
+        dest = self._destination(update)
+        try:
+            result = await self.photos.read(dest.address, data, models)
+        except PhotoBusy as busy:
+            return Reply(_(messages.PHOTO_BUSY) if busy.own else _(messages.PHOTO_FULL))
+        except PhotoTooLarge as error:
+            return Reply(_too_large(error.size))
+        return await asyncio.to_thread(photo, self.core, dest, result)
 
     async def handle_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button under a reply or an alert: run its command and answer the press."""
         query = update.callback_query
         if query is None:
             return
-        reply = await self._run(update, "/" + (query.data or "help"))
-        await query.answer(reply.text[:200])
-        if isinstance(query.message, Message):  # an old message Telegram no longer shows is not answered under
-            await send_reply(query.message, reply)
+        with i18n.language(await self._language(update)):
+            reply = await self._run(update, "/" + (query.data or "help"))
+            await query.answer(reply.text[:200])
+            if isinstance(query.message, Message):  # an old message Telegram no longer shows is not answered under
+                await send_reply(query.message, reply)
 
     async def handle_my_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot was kicked, left, or added back: pause or resume the chat at once."""
@@ -291,7 +342,10 @@ class TelegramHandlers:
         logger.error("Telegram update failed", exc_info=context.error)
         if isinstance(update, Update) and update.effective_message is not None:
             try:
-                await update.effective_message.reply_text(messages.INTERNAL_ERROR, do_quote=False)
+                user = update.effective_user
+                with i18n.language(i18n.language_of(user.language_code if user else None)):
+                    apology = _(messages.INTERNAL_ERROR)
+                await update.effective_message.reply_text(apology, do_quote=False)
             except TelegramError:
                 logger.warning("could not send the apology either")
 
@@ -311,7 +365,18 @@ class _MigratedAway(filters.MessageFilter):
 MIGRATED_AWAY = _MigratedAway(name="MIGRATED_AWAY")
 
 
-def build_application(config: TelegramConfig, core: Core, answers: PacedAnswers | None = None) -> Application:
+def _too_large(size: int) -> str:
+    mb = 1024 * 1024
+    return _(messages.PHOTO_TOO_LARGE).format(size=f"{size / mb:.0f}", limit=MAX_PHOTO_BYTES // mb)
+
+
+# Photos are read in private chats; in a group only one captioned /check, not every picture members share.
+PHOTOS = (filters.PHOTO | filters.Document.IMAGE) & (filters.ChatType.PRIVATE | filters.CaptionRegex(r"^/check\b"))
+
+
+def build_application(
+    config: TelegramConfig, core: Core, answers: PacedAnswers | None = None, photos: PhotoReader | None = None
+) -> Application:
     """Return the PTB application with every handler registered."""
     builder = (
         ApplicationBuilder()
@@ -321,10 +386,11 @@ def build_application(config: TelegramConfig, core: Core, answers: PacedAnswers 
         .concurrent_updates(True)  # a slow reply must not hold up the next person
     )
     app = (builder.rate_limiter(answers) if answers is not None else builder).build()
-    handlers = TelegramHandlers(core)
+    handlers = TelegramHandlers(core, photos or PhotoReader())
     app.add_handler(CommandHandler(list(COMMANDS), handlers.handle_command))
     # In a private chat an unknown command gets a sentence; in groups it may be another bot's.
     app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, handlers.handle_command))
+    app.add_handler(MessageHandler(PHOTOS, handlers.handle_photo))
     app.add_handler(CallbackQueryHandler(handlers.handle_button))
     app.add_handler(ChatMemberHandler(handlers.handle_my_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(MIGRATED_AWAY, handlers.handle_migration))
@@ -394,7 +460,8 @@ async def telegram_running(
     """
     cadence = Cadence(retry_every=poller_retry, check_every=poller_check)
     answers = PacedAnswers()
-    app = build_application(config, core, answers)
+    photos = PhotoReader()
+    app = build_application(config, core, answers, photos)
     limits = Limits(
         per_second=config.messages_per_second,
         per_chat_per_second=config.chat_messages_per_second,
@@ -406,10 +473,14 @@ async def telegram_running(
     try:
         await app.initialize()
         await sender.initialize()
-        await app.bot.set_my_commands(MENU)
+        await app.bot.set_my_commands(menu())
+        for code, lang in MENU_LANGUAGES.items():
+            with i18n.language(lang):
+                await app.bot.set_my_commands(menu(), language_code=code)
     except TelegramError as error:
         await sender.shutdown()
         await app.shutdown()
+        photos.close(wait=False)
         raise _startup_error(error, config) from None
     await app.start()
     poller = _Poller(app, core.lock("telegram-poller"))
@@ -423,6 +494,7 @@ async def telegram_running(
         await app.stop()
         await sender.shutdown()
         await app.shutdown()
+        photos.close(wait=False)
         raise _startup_error(error, config) from None
     leading = asyncio.create_task(hold(poller.lock, cadence, poller.start, poller.stop, held=held), name="poller")
     try:
@@ -435,6 +507,7 @@ async def telegram_running(
         await app.stop()
         await sender.shutdown()
         await app.shutdown()
+        photos.close(wait=False)  # a label being read is dropped with the process
 
 
 class TelegramPlatform:

@@ -11,6 +11,7 @@ from html import escape as _escape
 
 from bot import messages
 from bot.events import Alert, EventKind
+from bot.i18n import _
 from bot.render import alert_fields, alert_title, event_fields, event_heading, match_notes, source_label
 from bot.replies import Reply
 from bot.results import Match
@@ -29,9 +30,11 @@ _PIECE = 800  # plain characters per piece of an over-long line: escaped, still 
 def _line(label: str, value: str, *, italic: bool = False) -> list[str]:
     """Return a "label: value" line, cut into pieces if the value alone would pass the limit."""
     pieces = [value[i : i + _PIECE] for i in range(0, len(value), _PIECE)] or [""]
+    colon = _(messages.COLON)  # ": ", or the full-width "：" that needs no space after it
     if italic:
-        return [f"<i>{escape(label)}: {escape(pieces[0])}</i>"] + [f"<i>{escape(p)}</i>" for p in pieces[1:]]
-    return [f"<b>{escape(label)}:</b> {escape(pieces[0])}"] + [escape(piece) for piece in pieces[1:]]
+        return [f"<i>{escape(label)}{colon}{escape(pieces[0])}</i>"] + [f"<i>{escape(p)}</i>" for p in pieces[1:]]
+    head = f"<b>{escape(label + colon.rstrip())}</b>{colon[len(colon.rstrip()) :]}{escape(pieces[0])}"
+    return [head] + [escape(piece) for piece in pieces[1:]]
 
 
 def event_lines(match: Match, fields: list[tuple[str, str]] | None = None) -> list[str]:
@@ -43,9 +46,9 @@ def event_lines(match: Match, fields: list[tuple[str, str]] | None = None) -> li
     for label, value in event_fields(event) if fields is None else fields:
         lines += _line(label, value)
     if event.kind is EventKind.SUSPENSION:
-        lines.append(f"<i>{escape(messages.POTENTIALLY_AFFECTED)}</i>")
+        lines.append(f"<i>{escape(_(messages.POTENTIALLY_AFFECTED))}</i>")
     if event.url:
-        lines.append(f'<a href="{escape(event.url, quote=True)}">{escape(messages.LABEL_LINK)}</a>')
+        lines.append(f'<a href="{escape(event.url, quote=True)}">{escape(_(messages.LABEL_LINK))}</a>')
     lines += _line(source_label(event), event.source)
     return lines
 
@@ -81,6 +84,6 @@ def reply_html(reply: Reply) -> list[str]:
 
 def alert_html(alert: Alert) -> list[str]:
     """Render an alert as one or more HTML messages."""
-    why = "; ".join(alert.reasons)
+    why = messages.why(alert.reasons)
     card = event_lines(Match(alert.event, why), fields=alert_fields(alert))
     return split([f"<b>{escape(alert_title(alert))}</b>", "", *card])

@@ -23,7 +23,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from bot.events import Alert, Change, Destination, Event
+from bot.events import Alert, Change, Destination, Event, Reason
 from storage.repo import get_events, upsert_insert
 from storage.tables import DeliveryRow, DestinationRow, InstanceRow, SubscriptionRow, table_of
 
@@ -46,8 +46,13 @@ class AlertKey:
 
     key_type: str
     key: str
-    reason_prefix: str  # the reason is prefix + the subscription's own label + suffix
-    reason_suffix: str = ""
+    supplier: str = ""  # the supplier of a suspension that potentially affects this brand or model
+    brand: str = ""  # for a model reached through its brand: that brand
+
+    def reason_parts(self) -> tuple[str, str]:
+        """Return what comes before and after the subscription's label in its stored reason line."""
+        before, _, after = Reason(self.key_type, "\0", self.supplier, self.brand).line().partition("\0")
+        return before, after
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ def queue_alerts(
         select(func.count()).where(DeliveryRow.event_id == event.id, DeliveryRow.event_hash == version)
     ).one()
     for key in keys:
+        head, tail = key.reason_parts()
         rows = (
             sa_select(
                 literal(event.id),
@@ -112,7 +118,7 @@ def queue_alerts(
                 literal(is_update),
                 sub.platform,
                 sub.address,
-                literal(key.reason_prefix) + sub.label + literal(key.reason_suffix),
+                literal(head) + sub.label + literal(tail),
                 literal(PENDING),
                 literal(0),
                 literal(now, UTCDateTime()),
@@ -207,9 +213,15 @@ def claim_due(
 
 
 def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
-    t = table_of(DeliveryRow).c
+    t, d = table_of(DeliveryRow).c, table_of(DestinationRow).c
+    # The language is read at send time: a chat that switched after the alert was queued gets the new one.
     rows = session.execute(
-        sa_select(t.id, t.platform, t.address, t.reasons, t.is_update, t.attempts, t.event_id, t.changes)
+        sa_select(t.id, t.platform, t.address, t.reasons, t.is_update, t.attempts, t.event_id, t.changes, d.language)
+        .select_from(
+            table_of(DeliveryRow).outerjoin(
+                table_of(DestinationRow), and_(d.platform == t.platform, d.address == t.address)
+            )
+        )
         .where(t.id.in_(ids))
         .order_by(t.next_attempt_at, t.id)
     ).all()
@@ -221,9 +233,10 @@ def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
                 id=row.id,
                 destination=Destination(row.platform, row.address),
                 event=events[row.event_id],
-                reasons=tuple(sorted(set(row.reasons.splitlines()))),
+                reasons=tuple(Reason.parse(line) for line in sorted(set(row.reasons.splitlines()))),
                 is_update=row.is_update,
                 changes=tuple(Change.from_dict(c) for c in json.loads(row.changes)) if row.changes else (),
+                language=row.language,
             ),
             attempts=row.attempts,
             owner=owner,
@@ -362,6 +375,19 @@ def resume_destination(session: Session, dest: Destination) -> bool:
         return False
     row.paused_at, row.paused_reason, row.gone_count = None, None, 0
     return True
+
+
+def set_language(session: Session, dest: Destination, language: str) -> None:
+    """Remember the language a destination chose."""
+    values = {"platform": dest.platform, "address": dest.address, "language": language}
+    insert = upsert_insert(session, table_of(DestinationRow)).values(values)
+    session.execute(insert.on_conflict_do_update(index_elements=["platform", "address"], set_={"language": language}))
+
+
+def language_of(session: Session, dest: Destination) -> str | None:
+    """Return the language a destination chose, or None if it chose none."""
+    row = session.get(DestinationRow, (dest.platform, dest.address))
+    return row.language if row else None
 
 
 def paused_reason(session: Session, dest: Destination) -> str | None:

@@ -94,6 +94,7 @@ class DestinationRow(SQLModel, table=True):
     gone_count: int = 0
     paused_at: datetime | None = None
     paused_reason: str | None = Field(default=None, sa_column=Column(Text))
+    language: str | None = Field(default=None, max_length=16)  # chosen with /language; None: the platform's guess
 
 
 class DeliveryRow(SQLModel, table=True):

@@ -290,6 +290,7 @@ class FakeDiscord:
         permissions: int = EVERY_PERMISSION,
         dm: bool = False,
         resolved: dict | None = None,
+        locale: str = "en-US",
     ) -> int:
         """Send a slash command as a user in the server's #general (or in a DM); return its id."""
         opts = [
@@ -299,14 +300,18 @@ class FakeDiscord:
         data = {"id": "1", "name": name, "type": 1, "options": opts}
         if resolved:
             data["resolved"] = resolved
-        return await self._interact(2, data, user, permissions, dm)
+        return await self._interact(2, data, user, permissions, dm, locale)
 
-    async def press(self, custom_id: str, *, user: dict = ADMIN, permissions: int = EVERY_PERMISSION) -> int:
+    async def press(
+        self, custom_id: str, *, user: dict = ADMIN, permissions: int = EVERY_PERMISSION, locale: str = "en-US"
+    ) -> int:
         """Press a button under a message in #general; return the interaction's id."""
         data = {"custom_id": custom_id, "component_type": 2}
-        return await self._interact(3, data, user, permissions, dm=False)
+        return await self._interact(3, data, user, permissions, dm=False, locale=locale)
 
-    async def _interact(self, kind: int, data: dict, user: dict, permissions: int, dm: bool) -> int:
+    async def _interact(
+        self, kind: int, data: dict, user: dict, permissions: int, dm: bool, locale: str = "en-US"
+    ) -> int:
         interaction_id = next(self._ids)
         payload: dict[str, Any] = {
             "id": str(interaction_id),
@@ -315,7 +320,7 @@ class FakeDiscord:
             "token": f"token-{interaction_id}",
             "version": 1,
             "data": data,
-            "locale": "en-US",
+            "locale": locale,  # the user's app language: "zh-CN", "zh-TW", "en-US"
             "entitlements": [],
             "attachment_size_limit": 8388608,
             "app_permissions": str(EVERY_PERMISSION),

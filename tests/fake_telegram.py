@@ -50,6 +50,9 @@ class FakeBotApi:
         self.errors: dict[int, list[dict]] = defaultdict(list)  # chat id -> scripted error envelopes
         self.poll_errors: list[dict] = []  # scripted answers to the next getUpdates calls
         self.members: dict[tuple[int, int], str] = {}  # (chat, user) -> status
+        self.files: dict[str, bytes] = {}  # file_id -> the bytes getFile's path downloads
+        self.sizes: dict[str, int] = {}  # file_id -> the size Telegram says it has
+        self.downloads: list[str] = []  # file paths downloaded
         self.max_per_second = max_per_second  # enforce a send rate, answering 429 above it
         self.too_many = 0
         self._window = SendWindow(max_per_second) if max_per_second else None
@@ -67,9 +70,15 @@ class FakeBotApi:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
+    @property
+    def file_url(self) -> str:
+        """Where files are downloaded from: PTB appends the token and getFile's file_path."""
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner, self.port = await serve(app)
 
     async def stop(self) -> None:
@@ -96,7 +105,9 @@ class FakeBotApi:
         self.updates.append(update)
         self._new_update.set()
 
-    def push_message(self, chat_id: int, text: str, *, user_id: int = 42, chat_type: str = "private") -> None:
+    def push_message(
+        self, chat_id: int, text: str, *, user_id: int = 42, chat_type: str = "private", language: str | None = None
+    ) -> None:
         chat = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = "Pat"
@@ -106,14 +117,16 @@ class FakeBotApi:
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": chat,
-            "from": {"id": user_id, "is_bot": False, "first_name": "Pat"},
+            "from": user(user_id, language),
             "text": text,
         }
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         self._push({"message": message})
 
-    def push_callback(self, chat_id: int, data: str, *, user_id: int = 42, chat_type: str = "private") -> str:
+    def push_callback(
+        self, chat_id: int, data: str, *, user_id: int = 42, chat_type: str = "private", language: str | None = None
+    ) -> str:
         query_id = f"cq{next(self._update_ids)}"
         message = {
             "message_id": next(self._message_ids),
@@ -126,7 +139,7 @@ class FakeBotApi:
             {
                 "callback_query": {
                     "id": query_id,
-                    "from": {"id": user_id, "is_bot": False, "first_name": "Pat"},
+                    "from": user(user_id, language),
                     "chat_instance": "ci",
                     "message": message,
                     "data": data,
@@ -134,6 +147,35 @@ class FakeBotApi:
             }
         )
         return query_id
+
+    def push_photo(
+        self, chat_id: int, data: bytes, *, as_file: bool = False, language: str | None = None, size: int | None = None
+    ) -> None:
+        """Send a picture: as a photo (Telegram's sizes of it), or as a file (a document); ``size`` fakes its size."""
+        file_id = f"file{len(self.files) + 1}"
+        self.files[file_id] = data
+        size = len(data) if size is None else size
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Pat"},
+            "from": user(42, language),
+        }
+        if as_file:
+            message["document"] = {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": "label.jpg",
+                "mime_type": "image/jpeg",
+                "file_size": size,
+            }
+        else:  # Telegram sends smaller copies first; the last is the largest
+            thumb = {"file_id": f"{file_id}-small", "file_unique_id": f"u{file_id}s", "width": 90, "height": 90}
+            self.files[f"{file_id}-small"] = b"too small to read"
+            full = {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280, "height": 960}
+            message["photo"] = [thumb | {"file_size": 1000}, full | {"file_size": size}]
+        self.sizes[file_id] = size
+        self._push({"message": message})
 
     def push_migration(self, old_chat_id: int, new_chat_id: int) -> None:
         """Upgrade a group to a supergroup: Telegram sends two service messages, in this order.
@@ -199,6 +241,32 @@ class FakeBotApi:
         if method == "sendMessage":
             params["_ok"] = True
         return web.json_response({"ok": True, "result": result})
+
+    async def api_getFile(self, params: dict) -> dict | web.Response:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            return self._error(400, "Bad Request: invalid file_id")
+        if self.sizes.get(file_id, 0) > 20 * 1024 * 1024:
+            return self._error(400, "Bad Request: file is too big")
+        path = f"photos/{file_id}.jpg"
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": path,
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        self.downloads.append(request.match_info["path"])
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].removeprefix("photos/").removesuffix(".jpg")
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id], content_type="image/jpeg")
+
+    async def api_sendChatAction(self, params: dict) -> bool:
+        return True
 
     async def api_getMe(self, params: dict) -> dict:
         return BOT
@@ -302,6 +370,14 @@ BLOCKED = {"error_code": 403, "description": "Forbidden: bot was blocked by the 
 CHAT_NOT_FOUND = {"error_code": 400, "description": "Bad Request: chat not found"}
 KICKED = {"error_code": 403, "description": "Forbidden: bot was kicked from the group chat"}
 BAD_ENTITIES = {"error_code": 400, "description": "Bad Request: can't parse entities: unsupported start tag"}
+
+
+def user(user_id: int, language: str | None) -> dict:
+    """Return a sender as Telegram describes one; ``language`` is the IETF tag of their app ("zh-hans")."""
+    sender = {"id": user_id, "is_bot": False, "first_name": "Pat"}
+    if language:
+        sender["language_code"] = language
+    return sender
 
 
 def migrated(new_chat_id: int) -> dict:

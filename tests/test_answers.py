@@ -12,7 +12,7 @@ import pytest
 from bot import messages
 from bot.commands import MAX_SHOWN, dispatch
 from bot.core import LIVE_READ_AT
-from bot.events import Alert, Change, Destination
+from bot.events import Alert, Change, Destination, Reason
 from bot.matching import MatchKind, Verdict, check
 from bot.render import render_alert, render_reply
 from storage import repo
@@ -145,7 +145,7 @@ def test_several_models_each_get_their_own_count(core):
 def test_no_names_the_data_it_looked_in_and_its_age(core):
     text = dispatch(core, CHAT, "/check zzqx-99999-q").text
     assert text.startswith("No recall or supplier suspension I know of matches zzqx-99999-q.")
-    assert "34 U.S. CPSC recalls from 2023-12-28 to 2026-03-26" in text
+    assert "34 U.S. CPSC recalls from Dec 28, 2023 to Mar 26, 2026" in text
     assert "7 community-curated notices" in text and messages.COVERAGE_BUNDLED in text
     assert text.endswith("Not being listed does not mean a product is safe.")
 
@@ -240,7 +240,7 @@ def test_an_update_alert_says_what_changed_not_the_whole_record(core):
     from dataclasses import replace
 
     new = replace(old, models=(*old.models, "BI-B42"), remedy="Return it to the store for a refund.")
-    alert = Alert(1, CHAT, new, ("you follow brand INIU",), is_update=True, changes=tuple(new.changes_from(old)))
+    alert = Alert(1, CHAT, new, (Reason("brand", "INIU"),), is_update=True, changes=tuple(new.changes_from(old)))
     text = render_alert(alert)
     assert "What changed: Models added: BI-B42" in text
     assert "What changed: What to do now: Return it to the store for a refund." in text
@@ -294,7 +294,7 @@ def test_the_coverage_age_is_when_a_live_source_was_last_read(core):
     with core.session() as session:
         repo.set_meta(session, LIVE_READ_AT, "2025-07-03T08:30:00+00:00")
         session.commit()
-    assert "live sources last read 2025-07-03 08:30 UTC" in dispatch(core, CHAT, "/check zzqx-99999-q").text
+    assert "live sources last read Jul 3, 2025 08:30 UTC" in dispatch(core, CHAT, "/check zzqx-99999-q").text
 
 
 @pytest.mark.parametrize(("query", "covered"), [("blendjet2 5300123", True), ("BlendJet 2 5600001", False)])

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot import checker as checker_module
+from bot import messages
 from bot.checker import Checker
 from bot.commands import Core, dispatch
-from bot.events import Destination
+from bot.events import Destination, Reason
 from bot.sources import curated as curated_module
 from bot.sources.cpsc import CpscSource
 from bot.sources.curated import CuratedSource
@@ -89,7 +90,7 @@ def deliveries(core: Core) -> dict[tuple[str, int], list[tuple[str, bool, set[st
     found: dict = {}
     for row in rows:
         found.setdefault((row.platform, int(row.address)), []).append(
-            (row.event_id, row.is_update, set(row.reasons.splitlines()))
+            (row.event_id, row.is_update, {messages.why((Reason.parse(line),)) for line in row.reasons.splitlines()})
         )
     return found
 
@@ -301,11 +302,11 @@ async def test_status_shows_sources_and_queue(tcore, clock, api, cpsc):
     clock.advance(minutes=15)
     await checker(tcore, cpsc).run_pass()
     text = dispatch(tcore, Destination("t", 1), "/status").text
-    assert "last check 2025-10-15 12:15:00 UTC, next check 2025-10-15 12:30:00 UTC" in text
+    assert "last check Oct 15, 2025 12:15 UTC, next check Oct 15, 2025 12:30 UTC" in text
     assert "Alerts waiting to be sent: 0." in text
-    held = "4 records dated 2024-03-07 to 2025-08-14"  # what the source gave: its records and their dates
-    assert f"- {cpsc.name}: {held}; last success 2025-10-15 12:00:00 UTC; 1 failures" in text
-    assert "last error 2025-10-15 12:15:00 UTC: the API timed out after 60 s" in text
+    held = "4 records dated Mar 7, 2024 to Aug 14, 2025"  # what the source gave: its records and their dates
+    assert f"- {cpsc.name}: {held}; last success Oct 15, 2025 12:00 UTC; 1 failures" in text
+    assert "last error Oct 15, 2025 12:15 UTC: the API timed out after 60 s" in text
 
 
 async def test_an_unchanged_payload_is_not_parsed_again(tcore, clock, tmp_path, monkeypatch):
@@ -327,7 +328,7 @@ async def test_an_unchanged_payload_is_not_parsed_again(tcore, clock, tmp_path, 
 
 async def test_the_coverage_age_moves_only_when_a_source_was_read(tcore, clock, api, cpsc):
     await checker(tcore, cpsc).run_pass()
-    read = "live sources last read 2025-10-15 12:00 UTC"
+    read = "live sources last read Oct 15, 2025 12:00 UTC"
     assert read in dispatch(tcore, Destination("t", 1), "/check zzqx-99999-q").text
     api.fault = "timeout"
     clock.advance(minutes=15)

@@ -116,5 +116,6 @@ def test_check_now_reports_a_baseline_then_changes_and_status_shows_health(tmp_p
         f"- {source}: 1 record; last success " in status.stdout and "1 failures in a row; last error" in status.stdout
     )
     assert (
-        "- bundled:cpsc-snapshot (bundled with recallbot): 589 records dated 2023-12-07 to 2026-03-26" in status.stdout
+        "- bundled:cpsc-snapshot (bundled with recallbot): 589 records dated Dec 7, 2023 to Mar 26, 2026"
+        in status.stdout
     )

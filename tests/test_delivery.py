@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.alerts import alert_keys
 from bot.commands import Core
 from bot.delivery import MAX_ATTEMPTS, PAUSE_AFTER, DeliveryWorker, Limits, Outcome, OutcomeKind, Pacer
-from bot.events import Alert, Destination
+from bot.events import Alert, Destination, Reason
 from storage import outbox, repo
 from storage.tables import DeliveryRow
 from tests.conftest import NOW, core_with_alerts
@@ -64,7 +64,7 @@ async def test_every_alert_is_sent_once(wcore, notifier):
     worker = DeliveryWorker(wcore, {"test": notifier})
     assert await worker.drain() == 5
     assert sorted(int(a.destination.address) for a in notifier.sent) == [1, 2, 3, 4, 5]
-    assert notifier.sent[0].reasons == ("you follow brand Anker",)
+    assert notifier.sent[0].reasons == (Reason("brand", "Anker"),)
     assert {row.status for row in rows(wcore).values()} == {"sent"}
     assert await worker.drain() == 0
     assert len(notifier.calls) == 5

@@ -14,10 +14,10 @@ import pytest
 
 from bot import messages
 from bot.app import StartupError
-from bot.commands import Core
+from bot.commands import Core, dispatch
 from bot.config import DiscordConfig
 from bot.delivery import DeliveryWorker, OutcomeKind
-from bot.events import Alert, Destination
+from bot.events import Alert, Destination, Reason
 from bot.matching import MAX_QUERY
 from notifiers import discord_bot
 from notifiers.discord_lifecycle import connect_delay, discord_running
@@ -74,7 +74,7 @@ async def test_check_in_a_server_answers_with_an_embed_and_subscribe_buttons(ser
     assert embed["color"] == 0xC62828
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Units"] == "491,745"
-    assert fields["Date"] == "2025-06-16"
+    assert fields["Date"] == "Jun 16, 2025"
     assert fields["Hazard"].startswith("Cells from some raw-material sources can overheat")
     assert embed["description"] == "**Why:** model PAC20-272 is named in this notice"
     buttons = [b["custom_id"] for row in data["components"] for b in row["components"]]
@@ -262,6 +262,7 @@ async def test_commands_are_synced_to_the_test_server_only_when_changed(server, 
     assert sorted(commands) == [
         "check",
         "help",
+        "language",
         "more",
         "recent",
         "serial",
@@ -270,6 +271,16 @@ async def test_commands_are_synced_to_the_test_server_only_when_changed(server, 
         "subscriptions",
         "unsubscribe",
     ]
+    check = commands["check"]
+    assert check["name_localizations"] == {"zh-CN": "查询", "zh-TW": "查询"}
+    assert check["description_localizations"]["zh-CN"].startswith("某个型号、产品、品牌或电芯供应商是否出现在召回中")
+    [model] = check["options"]
+    assert model["name_localizations"]["zh-CN"] == "型号"
+    assert model["description_localizations"]["zh-CN"] == "产品上印的型号，或品牌、供应商名称"
+    for command in commands.values():  # every name and description has its Chinese
+        for part in [command, *command.get("options", [])]:
+            assert set(part["name_localizations"]) == {"zh-CN", "zh-TW"}, part["name"]
+            assert set(part["description_localizations"]) == {"zh-CN", "zh-TW"}, part["name"]
     subscribe = commands["subscribe"]
     assert int(subscribe["default_member_permissions"]) == fake_discord.MANAGE_GUILD
     options = {o["name"]: o for o in subscribe["options"]}
@@ -400,7 +411,7 @@ async def test_sync_commands_publishes_globally_once(tmp_path, server):
     assert outputs[1].startswith("Slash commands unchanged since the last publish")
     puts = [r.path for r in server.requests if r.method == "PUT"]
     assert puts == [f"/applications/{fake_discord.APP_ID}/commands"]
-    assert len(server.commands["global"]) == 9  # /more and /serial came with the answers work
+    assert len(server.commands["global"]) == 10  # /more and /serial came with the answers work, /language with i18n
     assert server.identifies == 0  # REST only: no gateway login spent
 
 
@@ -412,7 +423,7 @@ async def test_one_instance_holds_the_gateway_and_another_takes_over(server, pg_
             await eventually(lambda: server.identifies == 1)
             await second.enter_async_context(discord_running(settings, Core(other), **FAST))
             answer = await server.answer(await server.slash("help"))
-            assert answer["data"]["content"] == messages.DISCORD_HELP
+            assert answer["data"]["content"] == messages.help_text(messages.DISCORD_HELP)
             # Time passes on purpose: were the second instance to connect too (it tries for the
             # lock every 0.5 s), it would have identified by now. Nothing signals an absence.
             await asyncio.sleep(0.5)
@@ -420,7 +431,7 @@ async def test_one_instance_holds_the_gateway_and_another_takes_over(server, pg_
             await first.aclose()  # the gateway holder goes away; the other one connects
             await eventually(lambda: server.identifies == 2)
             answer = await server.answer(await server.slash("help"))
-            assert answer["data"]["content"] == messages.DISCORD_HELP
+            assert answer["data"]["content"] == messages.help_text(messages.DISCORD_HELP)
 
 
 async def test_a_holder_whose_lock_session_ends_leaves_the_gateway_but_still_delivers(server, pg_engine):
@@ -431,12 +442,12 @@ async def test_a_holder_whose_lock_session_ends_leaves_the_gateway_but_still_del
             await eventually(lambda: server.sessions[0].ws.closed)
             taker = Leadership(other, "discord-gateway")
             await eventually(taker.try_acquire)  # the lock is free for another instance
-            alert = Alert(1, Destination("discord", ALERTS), slice_event("25338"), ("you follow A1263",), False)
+            alert = Alert(1, Destination("discord", ALERTS), slice_event("25338"), (Reason("model", "A1263"),), False)
             assert (await notifier.send(alert)).kind is OutcomeKind.SENT  # the REST sender stayed up
             taker.release()
             await eventually(lambda: server.identifies == 2)  # back on the gateway once the lock is ours again
             answer = await server.answer(await server.slash("help"))
-            assert answer["data"]["content"] == messages.DISCORD_HELP
+            assert answer["data"]["content"] == messages.help_text(messages.DISCORD_HELP)
 
 
 async def test_a_product_name_is_a_possible_match_with_units_and_contact(server, discord_bot_running):
@@ -461,3 +472,48 @@ async def test_the_more_button_pages_through_a_long_answer(server, discord_bot_r
     assert buttons[-1] == "recallbot:more"
     more = await server.answer(await server.press("recallbot:more", user=MEMBER, permissions=SEND_MESSAGES))
     assert more["data"]["content"].startswith("More for Anker (6-")
+
+
+async def test_a_chinese_discord_app_gets_chinese_answers_and_an_english_one_english(server, discord_bot_running):
+    answer = await server.answer(await server.slash("check", {"model": "PAC20-272"}, user=MEMBER, locale="zh-CN"))
+    data = answer["data"]
+    assert data["content"] == "是：1 份公告写明了 PAC20-272。"
+    [embed] = data["embeds"]
+    assert embed["title"] == "召回：Romoss PAC20-272 power bank"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["日期"] == "2025年6月16日"
+    assert fields["公告内容"] == "按来源发布的英文原文引用"
+    assert embed["description"] == "**匹配依据：** 本公告写明了型号 PAC20-272"
+    labels = [b["label"] for row in data["components"] for b in row["components"]]
+    assert labels == ["关注这个型号", "关注这个品牌"]
+    taiwan = await server.answer(await server.slash("check", {"model": "PAC20-272"}, user=MEMBER, locale="zh-TW"))
+    assert taiwan["data"]["content"] == "是：1 份公告写明了 PAC20-272。"  # Simplified for now
+    english = await server.answer(await server.slash("check", {"model": "PAC20-272"}, user=MEMBER, locale="en-GB"))
+    assert english["data"]["content"] == "Yes: PAC20-272 is named in 1 notice."
+
+
+async def test_a_channel_language_switch_reaches_an_alert_already_queued(server, discord_bot_running, core):
+    options = {"name": "A1263", "type": "model", "channel": str(ALERTS)}
+    await server.answer(await server.slash("subscribe", options, resolved=alerts_channel_option()))
+    queued = subscribe_and_queue(core, slice_event("25338"), [], "model", "A1263", "A1263", NOW + timedelta(minutes=1))
+    assert queued == 1
+    dispatch(core, Destination("discord", ALERTS), "/language zh")  # as /language in #recall-alerts would
+    core.clock.advance(minutes=1)
+    await DeliveryWorker(core, {"discord": discord_bot_running}).drain()
+    [alert] = server.messages[ALERTS]
+    assert alert["content"] == "新召回"
+    [embed] = alert["embeds"]
+    assert embed["description"] == "**匹配依据：** 你关注了型号 A1263"
+    assert alert["components"][0]["components"][0]["label"] == "取消关注"
+
+
+async def test_the_language_command_is_for_server_managers_and_answers_in_the_new_language(
+    server, discord_bot_running, core
+):
+    refused = await server.answer(await server.slash("language", {"language": "zh"}, user=MEMBER, permissions=0))
+    assert refused["data"]["content"] == messages.SERVER_MANAGE_ONLY
+    answer = await server.answer(await server.slash("language", {"language": "zh"}))
+    assert answer["data"]["content"] == "好的：本聊天今后的回答和提醒都使用中文，包括已在等待发送的提醒。"
+    assert core.language(Destination("discord", GENERAL)) == "zh_Hans"
+    check = await server.answer(await server.slash("check", {"model": "PAC20-272"}, user=MEMBER))  # an en-US app
+    assert check["data"]["content"] == "是：1 份公告写明了 PAC20-272。"

@@ -11,7 +11,7 @@ import pytest
 
 from bot.commands import Reply
 from bot.delivery import OutcomeKind
-from bot.events import Alert, Destination
+from bot.events import Alert, Destination, Reason
 from bot.matching import Match
 from notifiers.discord_notifier import DiscordNotifier, InvalidRequestGuard, classify
 from notifiers.discord_render import (
@@ -59,7 +59,7 @@ async def notifier(server, ticks):
 
 def alert(channel_id: int, delivery_id: int = 7, **changes) -> Alert:
     event = dataclasses.replace(slice_event("25338"), **changes)
-    return Alert(delivery_id, Destination("discord", channel_id), event, ("you follow brand Anker",), False)
+    return Alert(delivery_id, Destination("discord", channel_id), event, (Reason("brand", "Anker"),), False)
 
 
 async def test_a_repeat_with_the_same_delivery_id_is_dropped_by_discord(server, notifier):
@@ -119,7 +119,7 @@ def test_an_alert_is_one_message_within_discords_limits():
     fields = {f.name: f.value for f in embed.fields}
     assert all(len(value) <= FIELD_VALUE_LIMIT for value in fields.values())
     assert fields["Hazard"].endswith(TRIMMED) and fields["What to do"].endswith(TRIMMED)
-    assert fields["Date"] == "2025-06-12"  # short fields are left whole
+    assert fields["Date"] == "Jun 12, 2025"  # short fields are left whole
     assert embed.url.startswith("https://www.cpsc.gov/")  # where the trimmed text can be read
 
 

@@ -12,7 +12,7 @@ from telegram import Bot
 from bot.commands import Core
 from bot.dataset import store_events
 from bot.delivery import DeliveryWorker, Limits, Outcome
-from bot.events import Alert, Destination
+from bot.events import Alert, Destination, Reason
 from bot.pacing import MARGIN, Pacer
 from notifiers.discord_notifier import classify
 from notifiers.telegram_bot import TelegramNotifier
@@ -149,7 +149,7 @@ async def test_telegrams_429_on_a_send_is_taken_as_the_bots_flood_limit():
 
 
 def alert(chat_id: int) -> Alert:
-    return Alert(1, Destination("telegram", chat_id), slice_event("25338"), ("you follow brand Anker",), False)
+    return Alert(1, Destination("telegram", chat_id), slice_event("25338"), (Reason("brand", "Anker"),), False)
 
 
 async def test_the_worker_learns_a_limit_lower_than_its_budget(sqlite_engine):

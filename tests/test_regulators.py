@@ -85,11 +85,12 @@ async def test_a_barcode_answer_says_yes_with_the_model_to_compare(tmp_path, che
 async def test_status_lists_every_source_with_its_records_and_dates(tmp_path, regulators, checked):
     status, output = await recallbot(tmp_path, "status")
     assert status == 0, output
-    assert f"- eu_safety_gate:{regulators.base_url}/eu: 4 records dated 2026-09-25 to 2026-09-25; last success " in (
-        output
+    assert (
+        f"- eu_safety_gate:{regulators.base_url}/eu: 4 records dated Sep 25, 2026 to Sep 25, 2026; last success "
+        in (output)
     )
     assert f"- accc:{regulators.base_url}/accc/feed.xml: 2 records dated " in output
-    assert "- bundled:cpsc-snapshot (bundled with recallbot): 589 records dated 2023-12-07 to 2026-03-26" in output
+    assert "- bundled:cpsc-snapshot (bundled with recallbot): 589 records dated Dec 7, 2023 to Mar 26, 2026" in output
 
 
 async def test_a_second_check_minutes_later_reads_only_the_sources_that_are_due(tmp_path, regulators, checked):

@@ -41,7 +41,7 @@ def api(bot_api):
 
 
 def config(api) -> TelegramConfig:
-    return TelegramConfig(token=fake_telegram.TOKEN, api_base_url=api.base_url, api_file_url=api.base_url)
+    return TelegramConfig(token=fake_telegram.TOKEN, api_base_url=api.base_url, api_file_url=api.file_url)
 
 
 @pytest.fixture
@@ -50,18 +50,14 @@ async def telegram(api, core):
         yield notifier
 
 
-async def test_start_up_registers_the_command_menu(api, telegram):
-    [menu] = [c for c in api.calls if c.method == "setMyCommands"]
-    assert [c["command"] for c in menu.params["commands"]] == [
-        "check",
-        "more",
-        "subscribe",
-        "unsubscribe",
-        "subscriptions",
-        "recent",
-        "status",
-        "help",
-    ]
+async def test_start_up_registers_the_command_menu_in_english_and_in_chinese(api, telegram):
+    menus = {c.params.get("language_code"): c.params["commands"] for c in api.calls if c.method == "setMyCommands"}
+    assert set(menus) == {None, "zh"}
+    names = ["check", "more", "subscribe", "unsubscribe", "subscriptions", "recent", "status", "language", "help"]
+    assert [c["command"] for c in menus[None]] == names
+    assert [c["command"] for c in menus["zh"]] == names
+    assert menus[None][0]["description"] == "Is a model, product or brand recalled? /check PAC20-272"
+    assert menus["zh"][0]["description"] == "某个型号、产品或品牌是否被召回？/check PAC20-272"
 
 
 async def test_check_in_a_private_chat_answers_with_buttons(api, telegram):
@@ -317,3 +313,39 @@ async def test_an_answer_shares_the_alert_pacer_and_a_refused_answer_is_sent_aft
     assert len(refused) == 2  # the refused try, then the answer
     assert pacer.chat_ready_at("555") > 0  # the answer was booked in the pacer
     assert pacer.per_second < 25  # and its 429 was taken as the bot's flood limit
+
+
+async def test_a_chinese_app_gets_chinese_answers_and_buttons_and_an_english_one_english(api, telegram):
+    api.push_message(5, "/check PAC20-272", language="zh-hans")
+    api.push_message(6, "/check PAC20-272", language="en")
+    await eventually(lambda: api.sent(5) and api.sent(6))
+    chinese, english = api.sent(5)[0], api.sent(6)[0]
+    assert chinese["text"].startswith("是：1 份公告写明了 PAC20-272。")
+    assert "<b>召回：Romoss PAC20-272 power bank</b>" in chinese["text"]
+    assert "<b>日期：</b>2025年6月16日" in chinese["text"]
+    assert [row[0]["text"] for row in chinese["reply_markup"]["inline_keyboard"]] == ["关注这个型号", "关注这个品牌"]
+    assert english["text"].startswith("Yes: PAC20-272 is named in 1 notice.")
+    assert "<b>Date:</b> Jun 16, 2025" in english["text"]
+
+
+async def test_a_language_switch_reaches_an_alert_already_queued(api, telegram, core):
+    chat = Destination("telegram", 21)
+    assert subscribe_and_queue(core, slice_event("25338"), [chat], "model", "A1263", "A1263", core.clock()) == 1
+    api.push_message(21, "/language zh")  # an English app: the choice, not the app, decides
+    await eventually(lambda: api.sent(21))
+    assert api.sent(21)[0]["text"] == "好的：本聊天今后的回答和提醒都使用中文，包括已在等待发送的提醒。"
+    await DeliveryWorker(core, {"telegram": telegram}).drain()
+    alert = api.sent(21)[1]
+    assert alert["text"].startswith("<b>新召回</b>")
+    assert "<i>匹配依据：你关注了型号 A1263</i>" in alert["text"]
+    assert alert["reply_markup"]["inline_keyboard"][0][0] == {"text": "取消关注", "callback_data": "subscriptions"}
+    api.push_callback(21, "language en")
+    await eventually(lambda: len(api.sent(21)) == 3)
+    assert api.sent(21)[2]["text"].startswith("Done: this chat is now answered and alerted in English")
+
+
+async def test_chinese_input_subscribes_with_chinese_type_words(api, telegram, core):
+    api.push_message(5, "/subscribe 品牌 小米", language="zh-hans")
+    await eventually(lambda: api.sent(5))
+    assert api.sent(5)[0]["text"].startswith("好的：本聊天已关注品牌 Xiaomi。")
+    assert follows(core, "telegram", 5) == [("brand", "xiaomi")]

@@ -9,7 +9,7 @@ import pytest
 from telegram import Bot
 
 from bot.delivery import OutcomeKind
-from bot.events import Alert, Destination, Event, EventKind
+from bot.events import Alert, Destination, Event, EventKind, Reason
 from notifiers.telegram_bot import TelegramNotifier
 from notifiers.telegram_render import LIMIT, alert_html
 from tests import fake_telegram
@@ -32,7 +32,7 @@ async def notifier(api):
 def alert(chat_id: int, **changes) -> Alert:
     event = slice_event("25338")
     return Alert(
-        7, Destination("telegram", chat_id), dataclasses.replace(event, **changes), ("you follow brand Anker",), False
+        7, Destination("telegram", chat_id), dataclasses.replace(event, **changes), (Reason("brand", "Anker"),), False
     )
 
 
@@ -92,7 +92,7 @@ def test_suspension_alert_says_potentially_affected():
         supplier="APEX (Wuxi) Co., Ltd.",
         linked_brands=("Anker", "Ugreen"),
     )
-    [text] = alert_html(Alert(1, Destination("telegram", 1), event, ("you follow brand Ugreen",), False))
+    [text] = alert_html(Alert(1, Destination("telegram", 1), event, (Reason("brand", "Ugreen"),), False))
     assert text.startswith("<b>Supplier certificate suspended</b>")
     assert "Potentially affected" in text and "Anker, Ugreen" in text
 

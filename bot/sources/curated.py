@@ -37,6 +37,7 @@ _RECALL_FIELDS: dict[str, tuple[type, bool]] = {
     "url": (str, False),
     "same_as": (list, False),
     "source": (str, True),
+    "language": (str, False),
 }
 _SUSPENSION_FIELDS: dict[str, tuple[type, bool]] = {
     "id": (str, True),
@@ -50,6 +51,7 @@ _SUSPENSION_FIELDS: dict[str, tuple[type, bool]] = {
     "country": (str, False),
     "url": (str, False),
     "source": (str, True),
+    "language": (str, False),
 }
 _BRAND_FIELDS: dict[str, tuple[type, bool]] = {
     "name": (str, True),
@@ -115,6 +117,7 @@ def _recall(r: dict[str, Any]) -> Event:
         limits=r.get("limits"),
         contact=r.get("contact"),
         same_as=tuple(r.get("same_as", [])),
+        extra=_language(r),
     )
 
 
@@ -134,7 +137,13 @@ def _suspension(r: dict[str, Any]) -> Event:
         certificate=r.get("certificate"),
         reason=r.get("reason"),
         linked_brands=tuple(r.get("brands", [])),
+        extra=_language(r),
     )
+
+
+def _language(r: dict[str, Any]) -> dict[str, str]:
+    """Return the language the record's text is written in, when it says ("zh"; English if left out)."""
+    return {"language": r["language"]} if r.get("language") else {}
 
 
 def parse_curated(text: str, source: str) -> tuple[list[Event], list[Problem]]:

@@ -1,0 +1,121 @@
+"""The languages recallbot speaks: gettext catalogs, one chosen per chat, active per task.
+
+English is the source language: every sentence is written in English in the code and
+marked for extraction (``_`` translates now, ``N_`` only marks a constant that is
+translated where it is used). ``bot/locale/messages.pot`` is extracted with Babel and each
+language has ``bot/locale/<lang>/LC_MESSAGES/recallbot.po``; the ``.mo`` files are
+compiled when the package is built or installed (``setup.py``), never committed.
+
+The language is set around the handling of one update or the sending of one alert
+(``with language("zh_Hans"): ...``). It lives in a ContextVar, so concurrent asyncio tasks
+each see their own, and so do the threads ``asyncio.to_thread`` starts (it copies the
+context).
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
+
+DOMAIN = "recallbot"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DEFAULT = "en"
+LANGUAGES = ("en", "zh_Hans")  # what a chat can choose; "zh_Hans" is Simplified Chinese
+
+_active: ContextVar[str] = ContextVar("recallbot_language", default=DEFAULT)
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """Return the compiled catalog of a language; English (the source) has none."""
+    if lang == DEFAULT:
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[lang])
+
+
+def current() -> str:
+    """Return the language of the reply or alert being made."""
+    return _active.get()
+
+
+@contextmanager
+def language(lang: str | None) -> Iterator[str]:
+    """Speak ``lang`` (None or unknown: English) inside the block."""
+    chosen = lang if lang in LANGUAGES else DEFAULT
+    token = _active.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _active.reset(token)
+
+
+def _(message: str) -> str:
+    """Return ``message`` in the current language."""
+    return translations(_active.get()).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; it is translated where it is used, with ``_``."""
+    return message
+
+
+def P_(context: str, message: str) -> str:
+    """Mark ``message`` with its context for extraction; it is translated where used, with :func:`pgettext`."""
+    return message
+
+
+def pgettext(context: str, message: str) -> str:
+    """Return ``message`` in the current language, as translated for ``context`` ("slash command")."""
+    return translations(_active.get()).pgettext(context, message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """Return the singular or plural form of a message for ``count``, in the current language."""
+    return translations(_active.get()).ngettext(singular, plural, count)
+
+
+def language_of(code: str | None) -> str | None:
+    """Return the catalog for a platform's or a user's language code, or None if there is none.
+
+    Telegram sends IETF tags ("zh-hans", "en"), Discord its locales ("zh-CN", "zh-TW",
+    "en-US"); people type "zh", "中文" or "English". Traditional Chinese readers get the
+    Simplified catalog for now: it is far closer to what they read than English.
+    """
+    if not code:
+        return None
+    tag = code.strip().lower().replace("_", "-")
+    if tag in ("中文", "汉语", "漢語", "简体中文", "chinese", "cn") or tag.split("-")[0] == "zh":
+        return "zh_Hans"
+    if tag in ("english", "英文", "英语") or tag.split("-")[0] == "en":
+        return "en"
+    return None
+
+
+def _locale() -> Locale:
+    return Locale.parse(_active.get())
+
+
+def format_date(day: date | None) -> str:
+    """Return a date as readers of the current language write it: "Jun 19, 2025", "2025年6月19日"."""
+    return babel_format_date(day, format="medium", locale=_locale()) if day else ""
+
+
+def format_datetime(moment: datetime) -> str:
+    """Return a moment in UTC to the minute, as the current language writes it: "Jul 3, 2025 08:30 UTC"."""
+    utc = moment.astimezone(UTC)
+    return f"{format_date(utc.date())} {format_skeleton('Hm', utc, tzinfo=UTC, locale=_locale())} UTC"
+
+
+def format_number(number: int) -> str:
+    """Return a count with the current language's grouping: "2,100"."""
+    return format_decimal(number, locale=_locale())
