@@ -1,6 +1,6 @@
 """Run every benchmark: python -m bench"""
 
-from bench import check_latency, discord_fanout, fanout, ingest, postgres, telegram_fanout
+from bench import check_latency, discord_fanout, fanout, ingest, photos, postgres, telegram_fanout
 
 if __name__ == "__main__":
     print("== /check latency ==")
@@ -15,3 +15,5 @@ if __name__ == "__main__":
     postgres.main()
     print("\n== Ingest of a source's history (backfill) ==")
     ingest.main()
+    print("\n== Photos of labels: barcode and OCR time, /check while photos are read ==")
+    photos.main()

@@ -18,7 +18,7 @@ from bot.i18n import _
 from bot.matching import Vocabulary, by_date, clean_query
 from bot.matching import check as check_query
 from bot.normalize import has_digit, model_key, name_key
-from bot.photos import PhotoResult
+from bot.photos import MAX_PHOTO_BYTES, PhotoResult
 from bot.replies import Button, Reply
 from bot.results import CheckResult, Match, Verdict
 from storage import outbox, repo
@@ -392,9 +392,18 @@ def photo(core: Core, dest: Destination, result: PhotoResult) -> Reply:
     return Reply(f"{_(messages.PHOTO_NO_MATCH).format(models=models)}\n{coverage}", buttons=buttons)
 
 
+def photo_too_large(size: int) -> str:
+    """Return the sentence for a photo over the size a bot may download."""
+    mb = 1024 * 1024
+    return _(messages.PHOTO_TOO_LARGE).format(size=f"{size / mb:.0f}", limit=MAX_PHOTO_BYTES // mb)
+
+
 def _printed(gtin: str) -> str:
-    """Return a GTIN-14 as its barcode prints it: 13 digits (EAN-13, UPC-A with its leading 0), or 8."""
-    return gtin[6:] if gtin.startswith("000000") else gtin[1:] if gtin.startswith("0") else gtin
+    """Return a GTIN-14 as its barcode prints it: EAN-8 (8 digits), UPC-A (12) or EAN-13."""
+    for zeros in (6, 2, 1):  # EAN-8, UPC-A, EAN-13
+        if gtin.startswith("0" * zeros):
+            return gtin[zeros:]
+    return gtin
 
 
 def known_models(core: Core) -> dict[str, str]:

@@ -271,7 +271,10 @@ def _decide(
     session: Session, lookup: _Lookup, found: dict[KeyType, list[repo.KeyHit]], vocabulary: Vocabulary
 ) -> tuple[Verdict, list[Match]]:
     """Return the verdict and the matches of the first stage that finds something."""
-    if found[KeyType.MODEL]:
+    # A number a notice lists as a barcode is answered as one, even where its prose also made it a
+    # "model" (a UPC in a list of models): the answer then names the product's real model numbers.
+    digits_only = all(hit.key.isdigit() for hit in found[KeyType.MODEL])
+    if found[KeyType.MODEL] and not (found[KeyType.BARCODE] and digits_only):
         return Verdict.RECALLED, list(
             by_date(_matches(found[KeyType.MODEL], _(messages.REASON_MODEL), MatchKind.MODEL))
         )

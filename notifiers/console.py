@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
 
+from bot import i18n
 from bot.commands import dispatch
 from bot.config import Config
 from bot.core import Core
@@ -32,7 +34,9 @@ def handle_line(core: Core, line: str) -> str | None:
         return None
     if not line.startswith("/"):
         line = f"/check {line}"
-    return render_reply(dispatch(core, CONSOLE, line))
+    # The terminal's language (LANG=zh_CN.UTF-8) until /language chooses one.
+    with i18n.language(core.language(CONSOLE, os.environ.get("LANG"))):
+        return render_reply(dispatch(core, CONSOLE, line))
 
 
 def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
@@ -63,7 +67,8 @@ class ConsoleNotifier:
         return False
 
     async def send(self, alert: Alert) -> Outcome:
-        print(f"\n*** {render_alert(alert)}\n", file=self._stdout, flush=True)
+        with i18n.language(alert.language):
+            print(f"\n*** {render_alert(alert)}\n", file=self._stdout, flush=True)
         return Outcome.sent()
 
 

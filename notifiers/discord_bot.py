@@ -18,10 +18,12 @@ from discord.app_commands import Choice
 from discord.utils import MISSING  # "not given": a follow-up of embeds only has no content
 
 from bot import i18n, messages
-from bot.commands import MUTATING, dispatch
+from bot.commands import MUTATING, dispatch, known_models, photo, photo_too_large
 from bot.core import Core
+from bot.errors import PhotoBusy, PhotoTooLarge
 from bot.events import Destination
 from bot.i18n import N_, P_, _
+from bot.photos import MAX_PHOTO_BYTES, PhotoReader
 from bot.replies import Reply
 from notifiers.discord_notifier import NO_MENTIONS, PLATFORM, InvalidRequestGuard
 from notifiers.discord_render import ALERT_BUTTON, BUTTON_PREFIX, buttons_view, reply_pages
@@ -79,13 +81,38 @@ class CatalogTranslator(app_commands.Translator):
 
 @dataclass
 class DiscordHandlers:
-    """The interaction handlers, holding the core they call."""
+    """The interaction handlers, holding the core they call and the reader of label photos."""
 
     core: Core
+    photos: PhotoReader
 
     async def handle_command(self, interaction: discord.Interaction, command: str, args: str = "") -> None:
         """A slash command: check permission, call the core, render, answer."""
         await self._run(interaction, command, args, interaction.channel_id)
+
+    async def handle_image(self, interaction: discord.Interaction, image: discord.Attachment) -> None:
+        """/check with a photo: read its barcode or the model numbers on the label, and answer."""
+        with i18n.language(await self._language(interaction)):
+            if not (image.content_type or "").startswith("image/"):
+                await self._send(interaction, Reply(_(messages.PHOTO_NOT_IMAGE)), ephemeral=True)
+                return
+            if image.size > MAX_PHOTO_BYTES:
+                await self._send(interaction, Reply(photo_too_large(image.size)), ephemeral=True)
+                return
+            await interaction.response.defer(thinking=True)  # "RecallBot is thinking...", while the label is read
+            await self._send(interaction, await self._read_photo(interaction, image), ephemeral=False)
+
+    async def _read_photo(self, interaction: discord.Interaction, image: discord.Attachment) -> Reply:
+        data = await image.read()
+        models = await asyncio.to_thread(known_models, self.core)
+        dest = Destination(PLATFORM, str(interaction.channel_id or 0))
+        try:
+            result = await self.photos.read(dest.address, data, models)
+        except PhotoBusy as busy:
+            return Reply(_(messages.PHOTO_BUSY) if busy.own else _(messages.PHOTO_FULL))
+        except PhotoTooLarge as error:
+            return Reply(photo_too_large(error.size))
+        return await asyncio.to_thread(photo, self.core, dest, result)
 
     async def handle_help(self, interaction: discord.Interaction) -> None:
         """/help, in the words of Discord's slash commands and their options."""
@@ -154,7 +181,10 @@ class DiscordHandlers:
         done, _pending = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
         if not done:
             await interaction.response.defer(thinking=True, ephemeral=ephemeral)
-        reply = await task
+        await self._send(interaction, await task, ephemeral)
+
+    async def _send(self, interaction: discord.Interaction, reply: Reply, ephemeral: bool) -> None:
+        """Send a reply's pages: as the answer, or as follow-ups once the answer was deferred."""
         pages = reply_pages(reply)
         for n, page in enumerate(pages, start=1):
             view = buttons_view(reply.buttons) if n == len(pages) else None
@@ -239,16 +269,26 @@ def subscription_command(
     return app_commands.Command(name=command, description=description, callback=callback)
 
 
-def build_client(core: Core, guard: InvalidRequestGuard) -> tuple[discord.Client, app_commands.CommandTree]:
+def build_client(
+    core: Core, guard: InvalidRequestGuard, photos: PhotoReader | None = None
+) -> tuple[discord.Client, app_commands.CommandTree]:
     """Return the gateway client and its command tree with every command and event registered."""
     client = discord.Client(intents=discord.Intents(guilds=True), http_trace=guard.trace_config())
     tree = app_commands.CommandTree(client)
-    handlers = DiscordHandlers(core)
+    handlers = DiscordHandlers(core, photos or PhotoReader())
 
     @tree.command(description=N_("Is a model, product, brand or cell supplier named in a recall? e.g. PAC20-272"))
-    @app_commands.describe(model=N_("The model number printed on the device, or a brand or supplier name"))
-    async def check(interaction: discord.Interaction, model: str) -> None:
-        await handlers.handle_command(interaction, "check", model)
+    @app_commands.describe(
+        model=N_("The model number printed on the device, or a brand or supplier name"),
+        image=N_("Or a photo of the label or its barcode"),
+    )
+    async def check(
+        interaction: discord.Interaction, model: str | None = None, image: discord.Attachment | None = None
+    ) -> None:
+        if image is not None:
+            await handlers.handle_image(interaction, image)
+        else:
+            await handlers.handle_command(interaction, "check", model or "")
 
     tree.add_command(
         subscription_command(

@@ -26,6 +26,7 @@ from bot.core import Core
 from bot.errors import RecallbotError
 from bot.leadership import Cadence, Leadership, hold
 from bot.logs import hide_secrets
+from bot.photos import PhotoReader
 from notifiers.discord_bot import CatalogTranslator, build_client
 from notifiers.discord_notifier import DISCORD_LIMITS, DiscordNotifier, InvalidRequestGuard
 
@@ -209,7 +210,8 @@ async def discord_running(
         DISCORD_LIMITS, per_second=config.messages_per_second, per_chat_per_second=config.channel_messages_per_second
     )
     guard = InvalidRequestGuard()
-    client, tree = build_client(core, guard)
+    photos = PhotoReader()  # one for the gateway clients this instance makes, reconnects included
+    client, tree = build_client(core, guard, photos)
     # Waits under 30 s (discord.py's least) are waited out inside a send; longer ones come
     # back as RateLimited and the outbox retries that channel later.
     sender = discord.Client(
@@ -227,8 +229,9 @@ async def discord_running(
     except BaseException:
         await client.close()
         await sender.close()
+        photos.close(wait=False)
         raise
-    holder = GatewayHolder(client, lambda: build_client(core, guard)[0], core)
+    holder = GatewayHolder(client, lambda: build_client(core, guard, photos)[0], core)
     leading = asyncio.create_task(holder.run(lock, cadence, held=held), name="gateway-lock")
     try:
         yield DiscordNotifier(sender, guard, limits)
@@ -238,6 +241,7 @@ async def discord_running(
         await holder.close()
         await asyncio.to_thread(lock.release)
         await sender.close()
+        photos.close(wait=False)  # a label being read is dropped with the process
 
 
 def _digest_name(client: discord.Client, guild_id: int | None) -> str:

@@ -51,7 +51,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import i18n, messages
 from bot.app import StartupError
-from bot.commands import COMMANDS, MUTATING, dispatch, known_models, photo
+from bot.commands import COMMANDS, MUTATING, dispatch, known_models, photo, photo_too_large
 from bot.config import Config, TelegramConfig
 from bot.core import Core
 from bot.delivery import Limits, Outcome, OutcomeKind
@@ -290,7 +290,7 @@ class TelegramHandlers:
         if picture is None:
             return Reply(_(messages.PHOTO_NOT_IMAGE))
         if (picture.file_size or 0) > MAX_PHOTO_BYTES:  # getFile would refuse it
-            return Reply(_too_large(picture.file_size or 0))
+            return Reply(photo_too_large(picture.file_size or 0))
         await message.chat.send_action(ChatAction.TYPING)  # "reading the label...", at once
         data = bytes(await (await picture.get_file()).download_as_bytearray())
         models = await asyncio.to_thread(known_models, self.core)
@@ -300,7 +300,7 @@ class TelegramHandlers:
         except PhotoBusy as busy:
             return Reply(_(messages.PHOTO_BUSY) if busy.own else _(messages.PHOTO_FULL))
         except PhotoTooLarge as error:
-            return Reply(_too_large(error.size))
+            return Reply(photo_too_large(error.size))
         return await asyncio.to_thread(photo, self.core, dest, result)
 
     async def handle_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -363,11 +363,6 @@ class _MigratedAway(filters.MessageFilter):
 
 
 MIGRATED_AWAY = _MigratedAway(name="MIGRATED_AWAY")
-
-
-def _too_large(size: int) -> str:
-    mb = 1024 * 1024
-    return _(messages.PHOTO_TOO_LARGE).format(size=f"{size / mb:.0f}", limit=MAX_PHOTO_BYTES // mb)
 
 
 # Photos are read in private chats; in a group only one captioned /check, not every picture members share.

@@ -46,6 +46,12 @@ def clean_env(**values: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("RECALLBOT_")} | offline | values
 
 
+@pytest.fixture(autouse=True)
+def english_terminal(monkeypatch):
+    """Tests read English answers: a developer's LANG=zh_CN.UTF-8 must not make the console answer in Chinese."""
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 async def start_recallbot(
     *args: str, cwd: Path, env: dict[str, str], quiet: bool = False
 ) -> asyncio.subprocess.Process:

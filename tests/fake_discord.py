@@ -85,6 +85,7 @@ class FakeDiscord:
         self.messages: dict[int, list[dict]] = {}  # channel id -> message bodies, repeats by nonce dropped
         self.callbacks: dict[int, dict] = {}  # interaction id -> callback body
         self.followups: dict[str, list[dict]] = {}  # interaction token -> follow-up bodies
+        self.attachments: dict[str, bytes] = {}  # attachment id -> the file the CDN address serves
         self.commands: dict[str, list[dict]] = {}  # "global" or a guild id -> the last set synced
         self.failures: dict[int, tuple[int, int, str]] = {}  # channel id -> (status, code, message)
         self.identifies = 0
@@ -110,6 +111,7 @@ class FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        app.router.add_get("/attachments/{id}/{name}", self._attachment)  # Discord's CDN
         self._runner, self.port = await serve(app)
 
     async def stop(self) -> None:
@@ -291,12 +293,25 @@ class FakeDiscord:
         dm: bool = False,
         resolved: dict | None = None,
         locale: str = "en-US",
+        image: bytes | None = None,
+        content_type: str = "image/jpeg",
     ) -> int:
-        """Send a slash command as a user in the server's #general (or in a DM); return its id."""
+        """Send a slash command as a user in the server's #general (or in a DM); return its id.
+
+        ``image`` attaches a file to the command's ``image`` option, served at a CDN address.
+        """
         opts = [
             {"name": k, "type": 7 if k == "channel" else OPTION_TYPES[type(v)], "value": v}
             for k, v in (options or {}).items()
         ]
+        if image is not None:
+            attachment_id = str(next(self._ids))
+            self.attachments[attachment_id] = image
+            url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/label.jpg"
+            attachment = {"id": attachment_id, "filename": "label.jpg", "size": len(image), "url": url}
+            attachment |= {"proxy_url": url, "content_type": content_type, "width": 1200, "height": 900}
+            opts.append({"name": "image", "type": 11, "value": attachment_id})
+            resolved = (resolved or {}) | {"attachments": {attachment_id: attachment}}
         data = {"id": "1", "name": name, "type": 1, "options": opts}
         if resolved:
             data["resolved"] = resolved
@@ -348,6 +363,18 @@ class FakeDiscord:
             }
         await self.sessions[-1].dispatch("INTERACTION_CREATE", payload)
         return interaction_id
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        data = self.attachments.get(request.match_info["id"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="image/jpeg")
+
+    async def followed_up(self, interaction_id: int, timeout: float = 30.0) -> list[dict]:
+        """Wait for a deferred interaction's first follow-up and return the follow-ups so far."""
+        token = f"token-{interaction_id}"
+        await self.wait_for(lambda: token in self.followups, timeout)
+        return self.followups[token]
 
     async def answer(self, interaction_id: int, timeout: float = 10.0) -> dict:
         """Wait for the interaction's callback and return its body."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gettext
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,7 @@ from bot.commands import dispatch
 from bot.events import Destination, Reason
 from bot.render import quoted_field, render_alert
 from bot.sources.curated import parse_curated
+from notifiers.console import handle_line
 from storage import outbox
 from storage.db import alembic_config
 from tests.conftest import core_with_alerts
@@ -244,3 +246,22 @@ language = "zh"
     with i18n.language("zh_Hans"):
         assert quoted_field(event) == []
     assert quoted_field(event) == [("Notice text", "quoted in Simplified Chinese, as the source published it")]
+
+
+def test_concurrent_tasks_each_keep_their_own_language():
+    async def two_languages() -> tuple[str, str]:
+        async def one(lang: str) -> str:
+            with i18n.language(lang):
+                await asyncio.sleep(0.01)
+                return i18n._(messages.LABEL_DATE)
+
+        return tuple(await asyncio.gather(one("zh_Hans"), one("en")))  # type: ignore[return-value]
+
+    assert asyncio.run(two_languages()) == ("日期", "Date")
+
+
+def test_the_console_answers_in_the_terminals_language_until_one_is_chosen(core, monkeypatch):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert handle_line(core, "PAC20-272").startswith("是：1 份公告写明了 PAC20-272。")
+    handle_line(core, "/language en")
+    assert handle_line(core, "PAC20-272").startswith("Yes: PAC20-272 is named in 1 notice.")
