@@ -1,6 +1,6 @@
 """Run every benchmark: python -m bench"""
 
-from bench import check_latency, discord_fanout, fanout, ingest, photos, postgres, telegram_fanout
+from bench import check_latency, cli_startup, discord_fanout, fanout, ingest, photos, postgres, telegram_fanout
 
 if __name__ == "__main__":
     print("== /check latency ==")
@@ -17,3 +17,5 @@ if __name__ == "__main__":
     ingest.main()
     print("\n== Photos of labels: barcode and OCR time, /check while photos are read ==")
     photos.main()
+    print("\n== Command-line start-up: recallbot --help, --version and check ==")
+    cli_startup.main()

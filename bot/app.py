@@ -11,6 +11,7 @@ from bot.config import Config
 from bot.core import Core
 from bot.dataset import load_bundled
 from bot.errors import RecallbotError
+from bot.ratelimit import CommandLimiter
 from storage.db import make_engine, migrate, startup_lock
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ class StartupError(RecallbotError):
 def open_core(config: Config) -> Core:
     """Open the database, migrate it, load the bundled dataset and return the core."""
     engine = make_engine(config.storage.url)
-    core = Core(engine)
+    limits = config.limits
+    core = Core(engine, limiter=CommandLimiter(limits.commands_per_window, limits.window_seconds))
     try:
         with startup_lock(engine):  # instances starting together take turns
             migrate(engine, locked=True)
@@ -37,7 +39,10 @@ def open_core(config: Config) -> Core:
         raise StartupError(
             f"Could not open the database {where} ({reason}). Is it running, and is [storage] url right?"
         ) from None
-    logger.info(
-        "bundled dataset: %d new, %d updated, %d unchanged", len(report.new), len(report.updated), report.unchanged
-    )
+    if report.new or report.updated or report.unchanged:
+        logger.info(
+            "bundled dataset: %d new, %d updated, %d unchanged", len(report.new), len(report.updated), report.unchanged
+        )
+    else:
+        logger.info("bundled dataset: the same files as at the last start; not read again")
     return core

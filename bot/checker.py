@@ -26,6 +26,7 @@ from bot.core import LIVE_READ_AT, Core
 from bot.dataset import store_events
 from bot.errors import SourceError
 from bot.events import Change, Event
+from bot.metrics import NO_METRICS, Metrics
 from bot.sources.base import FetchResult, Problem, Source, min_interval
 from storage import outbox, repo
 from storage.sources import SourceHealth, get_state, record_failure, record_success
@@ -79,12 +80,14 @@ class Checker:
         interval: timedelta,
         max_age: timedelta,
         rng: random.Random | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.core = core
         self.sources = sources
         self.interval = interval
         self.max_age = max_age
         self._rng = rng or random.Random()
+        self.metrics = metrics
 
     async def run_pass(self) -> PassReport:
         """Check every source once. A failing source never stops the others."""
@@ -127,7 +130,8 @@ class Checker:
         if state.last_success_at and (due := state.last_success_at + min_interval(source)) > now + self.interval / 2:
             return SourceReport(source.name, unchanged=state.records_seen, not_due_until=due)
         try:
-            result = await source.fetch(state.cursor, now)
+            with self.metrics.fetching(source.name):
+                result = await source.fetch(state.cursor, now)
             if state.baseline_done and result.digest == state.digest:
                 return await asyncio.to_thread(self._unchanged, source.name, state, result)
             events, problems = await asyncio.to_thread(result.parse)
@@ -162,6 +166,7 @@ class Checker:
         return min(MAX_BACKOFF, self.interval * 2.0 ** min(failures, doublings))
 
     def _failed(self, name: str, error: str, state: SourceHealth, now: datetime) -> SourceReport:
+        self.metrics.source_failed(name)
         # Half an interval of slack keeps a pass that starts a little early from being skipped.
         wait = self.backoff(state.consecutive_failures) * (1 + JITTER * self._rng.random())
         retry_at = now + wait - self.interval / 2
@@ -200,6 +205,8 @@ class Checker:
                         report.alerts_queued += self._queue(session, new, is_update=True, now=now, changes=changes)
             if stored.new or stored.updated:
                 repo.set_meta(session, "dataset_version", now.isoformat())
+            if report.alerts_queued:
+                self.metrics.queued(session, now)
             record_success(session, name, result.cursor, result.digest, len(events), now)
             session.commit()
         return report

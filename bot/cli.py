@@ -1,46 +1,83 @@
-"""The `recallbot` command line."""
+"""The `recallbot` command line.
+
+The modules a command needs are imported in the function that runs it, not here: `recallbot
+--help` and `--version` then load no database, web or chat library, and `recallbot check` no
+scheduler or chat platform (bench/cli_startup.py times them).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import logging
 import os
-import signal
 import sys
-from contextlib import AsyncExitStack
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot import i18n
-from bot.app import open_core
-from bot.checker import PassReport
-from bot.commands import dispatch
-from bot.config import Config, default_sources, load_config
-from bot.delivery import Notifier
 from bot.errors import RecallbotError, SourceError
-from bot.events import Destination
-from bot.logs import hide_secrets, setup_logging
-from bot.platforms import chosen, command_names, discover, run_command
-from bot.render import render_reply
-from bot.runtime import build_source, http_client, make_checker, running
-from bot.sources.base import HistorySource
-from bot.sources.kinds import HISTORY_KINDS
+from bot.logs import RedactingFormatter, hide_secrets, setup_logging, use_format
+from bot.platforms import command_names, run_command
+
+if TYPE_CHECKING:
+    from bot.checker import PassReport
+    from bot.config import Config
+    from bot.replies import Reply
+    from bot.results import CheckResult
 
 logger = logging.getLogger("recallbot")
-CLI = Destination("cli", "0")
+
+# As grep's: something was found, nothing was, the input could not be checked.
+FOUND, NOT_FOUND, BAD_INPUT = 0, 1, 2
+EPILOG = """\
+exit status of check: 0 when a query matched something (a recall, a possible match, a
+suspended supplier, or recalls of the brand named), 1 when none did, 2 when a query could
+not be checked (empty, too long) or recallbot could not start (configuration, database).
+With several queries: 0 if any matched, else 2 if any could not be checked, else 1.
+Other commands exit 0 on success and 2 when they cannot start; check-now exits 1 when a
+source failed.
+"""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("recallbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="TOML config file (default: $RECALLBOT_CONFIG, else none)")
     common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
-    parser = argparse.ArgumentParser(prog="recallbot", description="Tells people when a product they own is recalled.")
+    parser = argparse.ArgumentParser(
+        prog="recallbot",
+        description="Tells people when a product they own is recalled.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"recallbot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", parents=[common], help="run the bot (console mode when no token is configured)")
+    run_cmd = commands.add_parser(
+        "run", parents=[common], help="run the bot (console mode when no token is configured)"
+    )
+    run_cmd.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="PATH",
+        help="write log lines to PATH (appended), not stderr: in console mode they then stay out of the conversation",
+    )
     commands.add_parser("console", parents=[common], help="chat with the bot in this terminal")
-    check_cmd = commands.add_parser("check", parents=[common], help="check models or brands and print the answers")
+    check_cmd = commands.add_parser(
+        "check",
+        parents=[common],
+        help="check models or brands and print the answers (exit status: 0 found, 1 not found, 2 error)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check_cmd.add_argument("queries", nargs="+", metavar="MODEL")
     check_cmd.add_argument("--json", action="store_true", help="print JSON for scripts")
     check_cmd.add_argument(
@@ -66,8 +103,15 @@ def _day(text: str) -> date:
 
 
 def _backfill(config: Config, kind: str, since: date | None) -> int:
+    import asyncio
+
+    from bot.app import open_core
     from bot.backfill import backfill
+    from bot.config import default_sources
     from bot.progress import progress_for
+    from bot.runtime import build_source, http_client
+    from bot.sources.base import HistorySource
+    from bot.sources.kinds import HISTORY_KINDS
 
     entry = next((s for s in config.sources if s.kind == kind), None)
     if entry is None:  # not configured: the kind at its defaults
@@ -105,23 +149,59 @@ def _backfill(config: Config, kind: str, since: date | None) -> int:
 
 
 def _check(config: Config, queries: list[str], as_json: bool, language: str | None = None) -> int:
+    import json
+
+    from bot import i18n
+    from bot.app import open_core
+    from bot.commands import dispatch
+    from bot.events import Destination
+    from bot.render import render_reply
+
     core = open_core(config)
     with i18n.language(i18n.language_of(language or os.environ.get("LANG"))):
-        replies = [dispatch(core, CLI, f"/check {query}") for query in queries]
+        replies = [dispatch(core, Destination("cli", "0"), f"/check {query}") for query in queries]
         if not as_json:
             print("\n\n".join(render_reply(reply) for reply in replies))
-            return 0
+            return _check_status(replies)
     results = [
         reply.check.to_dict() if reply.check else {"query": query, "error": reply.text}
         for query, reply in zip(queries, replies, strict=True)
     ]
     json.dump(results if len(results) > 1 else results[0], sys.stdout, ensure_ascii=False, indent=2)
     print()
-    return 0
+    return _check_status(replies)
+
+
+def _check_status(replies: Sequence[Reply]) -> int:
+    """Return the exit status of `recallbot check`, as grep's: found if any query found something."""
+    if any(reply.check is not None and _found(reply.check) for reply in replies):
+        return FOUND
+    if any(reply.check is None for reply in replies):  # the query was refused (empty, too long): the text says why
+        return BAD_INPUT
+    return NOT_FOUND
+
+
+def _found(result: CheckResult) -> bool:
+    """Tell whether an answer names something to act on: a recall, a possible match, a suspension, a brand's recalls."""
+    from bot.results import Verdict
+
+    if result.verdict in (Verdict.RECALLED, Verdict.POSSIBLE, Verdict.SUPPLIER):
+        return True
+    return result.verdict is Verdict.BRAND and bool(result.matches)
 
 
 async def _serve(config: Config) -> None:
     """Run until SIGINT or SIGTERM: front ends first, then the checker and delivery; the reverse on the way out."""
+    import asyncio
+    import signal
+    from contextlib import AsyncExitStack
+
+    from bot.app import open_core
+    from bot.delivery import Notifier
+    from bot.exporter import serving
+    from bot.platforms import chosen, discover
+    from bot.runtime import running
+
     core = open_core(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -131,19 +211,40 @@ async def _serve(config: Config) -> None:
     if not platforms:
         raise RecallbotError("No chat platform is installed, not even the console; reinstall recallbot.")
     async with AsyncExitStack() as stack:
+        endpoint = stack.enter_context(serving(config, core))  # metrics and /health: up first, down last
         notifiers: dict[str, Notifier] = {}
         for platform in platforms:
             notifiers[platform.name] = await stack.enter_async_context(platform.running(config, core, stop))
-        await stack.enter_async_context(running(config, core, notifiers))
+        await stack.enter_async_context(running(config, core, notifiers, endpoint.metrics))
         await stop.wait()
 
 
 def _run(config: Config) -> int:
+    import asyncio
+
     asyncio.run(_serve(config))
     return 0
 
 
+def _log_to_file(path: Path) -> None:
+    """Write log lines to ``path`` instead of stderr, so that they do not cut into the console's conversation."""
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as error:
+        raise RecallbotError(
+            f"Cannot write the log file {str(path)!r} ({error.strerror}); give --log-file a file you can write."
+        ) from None
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    handler.setFormatter(RedactingFormatter())
+    root.addHandler(handler)
+
+
 async def _check_now(config: Config) -> PassReport:
+    from bot.app import open_core
+    from bot.runtime import http_client, make_checker
+
     core = open_core(config)
     async with http_client() as client:
         return await make_checker(config, core, client).run_pass()
@@ -191,8 +292,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging(logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING)
     try:
+        if getattr(args, "log_file", None):
+            _log_to_file(args.log_file)
+        from bot.config import load_config
+
         config = load_config(args.config)
+        use_format(config.logging.format)
         hide_secrets([t for t in (config.telegram.token, config.discord.token) if t])
+        _warn_of_a_database_left_here(config)
         if args.command == "check":
             return _check(config, args.queries, args.json, args.language)
         if args.command == "run":
@@ -200,14 +307,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "console":
             return _console(config)
         if args.command == "check-now":
+            import asyncio
+
             report = asyncio.run(_check_now(config))
             _print_report(report)
             return 1 if any(s.error for s in report.sources) else 0
         if args.command == "backfill":
             return _backfill(config, args.source, args.since)
         if args.command == "status":
-            print(render_reply(dispatch(open_core(config), CLI, "/status")))
-            return 0
+            return _status(config)
     except RecallbotError as error:
         print(f"recallbot: {error}", file=sys.stderr)
         return 2
@@ -216,7 +324,35 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
+def _warn_of_a_database_left_here(config: Config) -> None:
+    """Say so when the working directory holds the database of a recallbot older than the data directory default."""
+    from bot.config import StorageConfig
+
+    here = Path("recallbot.db")
+    if here.is_file() and config.storage.url == StorageConfig().url:
+        logger.warning(
+            "%s is not used: the database is now %s. To keep the chats and subscriptions it holds, move it there "
+            'or set [storage] url = "sqlite:///%s" (or RECALLBOT_STORAGE__URL).',
+            here.resolve(),
+            config.storage.url.removeprefix("sqlite:///"),
+            here.resolve().as_posix(),
+        )
+
+
+def _status(config: Config) -> int:
+    from bot.app import open_core
+    from bot.commands import dispatch
+    from bot.events import Destination
+    from bot.render import render_reply
+
+    print(render_reply(dispatch(open_core(config), Destination("cli", "0"), "/status")))
+    return 0
+
+
 def _console(config: Config) -> int:
+    from bot.app import open_core
+    from bot.platforms import discover
+
     console = discover().get("console")
     chat = getattr(console, "chat", None)
     if chat is None:

@@ -3,6 +3,8 @@ and returns a :class:`Reply` that an adapter renders for its platform."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import re
 from collections.abc import Callable
@@ -10,17 +12,19 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
-from bot import i18n, messages
+from bot import i18n, messages, metrics, schedule
 from bot.core import Core
-from bot.errors import UsageError
+from bot.errors import PhotoBusy, PhotoTooLarge, UsageError
 from bot.events import Destination, KeyType
 from bot.i18n import _
 from bot.matching import Vocabulary, by_date, clean_query
 from bot.matching import check as check_query
 from bot.normalize import has_digit, model_key, name_key
-from bot.photos import MAX_PHOTO_BYTES, PhotoResult
+from bot.photos import MAX_PHOTO_BYTES, PhotoReader, PhotoResult
+from bot.ratelimit import CommandLimiter
 from bot.replies import Button, Reply
 from bot.results import CheckResult, Match, Verdict
+from bot.schedule import Schedule
 from storage import outbox, repo
 from storage.sources import list_states
 
@@ -67,25 +71,27 @@ def _recalled_text(result: CheckResult) -> str:
         template = _(messages.RECALLED_BARCODE_MODELS) if result.model else _(messages.RECALLED_BARCODE)
         text = template.format(barcode=result.barcode, count=notices, models=result.model)
     elif len(result.models_named) > 1:
-        parts = "; ".join(
+        parts = _(messages.REASON_SEPARATOR).join(
             _(messages.RECALLED_PART).format(model=model, count=messages.notices(n)) for model, n in result.models_named
         )
         text = _(messages.RECALLED_MANY).format(parts=parts)
     else:
         text = _(messages.RECALLED).format(model=result.model, count=notices)
     unit = _unit_text(result)
-    return f"{text} {unit}" if unit else text
+    return messages.sentences(text, unit)
 
 
 def _possible_text(result: CheckResult) -> str:
     count = len(result.matches)
     if result.code:
-        models = ", ".join(dict.fromkeys(m for match in result.matches[:MAX_SHOWN] for m in match.event.models))
+        models = _(messages.LIST_SEPARATOR).join(
+            dict.fromkeys(m for match in result.matches[:MAX_SHOWN] for m in match.event.models)
+        )
         template = _(messages.POSSIBLE_CODE) if models else _(messages.POSSIBLE_CODE_NO_MODEL)
         return template.format(code=result.code, count=messages.notices(count), models=models)
     text = messages.possible_product(count, result.query, any(m.event.models for m in result.matches[:MAX_SHOWN]))
     unit = _unit_text(result)
-    return f"{text} {unit}" if unit else text
+    return messages.sentences(text, unit)
 
 
 def _check_text(result: CheckResult) -> str:
@@ -109,10 +115,10 @@ def _check_text(result: CheckResult) -> str:
     else:
         lines = [_(messages.NOT_FOUND).format(query=result.query)]
         if result.suggestions:
-            lines.append(_(messages.DID_YOU_MEAN).format(options=", ".join(result.suggestions)))
+            lines.append(_(messages.DID_YOU_MEAN).format(options=_(messages.LIST_SEPARATOR).join(result.suggestions)))
         elif not result.notes:
             lines.append(_(messages.NOT_FOUND_HINT))
-    return " ".join(lines) + "\n" + result.coverage
+    return messages.sentences(*lines) + "\n" + result.coverage
 
 
 def _check_buttons(result: CheckResult, hidden: int) -> tuple[Button, ...]:
@@ -128,7 +134,9 @@ def _check_buttons(result: CheckResult, hidden: int) -> tuple[Button, ...]:
     elif result.verdict is Verdict.SUPPLIER:
         supplier = result.matches[0].event.supplier
         buttons.append(Button(_(messages.BUTTON_SUBSCRIBE_SUPPLIER), f"subscribe supplier {supplier}"))
-    buttons += [Button(f"{option}?", f"check {option}") for option in result.suggestions]
+    buttons += [
+        Button(_(messages.BUTTON_SUGGESTION).format(name=option), f"check {option}") for option in result.suggestions
+    ]
     if hidden:
         buttons.append(Button(_(messages.BUTTON_MORE), "more"))
     return tuple(buttons)
@@ -150,7 +158,8 @@ def _run_check(core: Core, dest: Destination, query: str) -> CheckResult:
 
 def check(core: Core, dest: Destination, args: str) -> Reply:
     """Tell whether a model, product, brand or supplier is named in a recall or suspension."""
-    result = _run_check(core, dest, args)
+    with metrics.active().checking():
+        result = _run_check(core, dest, args)
     shown = result.matches[:MAX_SHOWN]
     hidden = len(result.matches) - len(shown)
     return Reply(
@@ -213,11 +222,17 @@ def _parse_target(args: str, usage: str) -> tuple[KeyType | None, str]:
         if not (args or "").strip():
             raise UsageError(usage) from None
         raise error
-    first, _space, rest = text.partition(" ")
-    if first.lower() in _TYPE_WORDS and not rest:  # "/subscribe brand" names no brand
+    # "brand Anker", "品牌 小米", and as Chinese is typed, without a space: "品牌小米", "品牌：小米"
+    typed = re.match(
+        r"^(brand|model|supplier|电芯供应商|品牌|型号|供应商)(?:\s*:\s*|\s+|(?<=[^\x00-\x7f])(?=\S))", text, re.I
+    )
+    rest = text[typed.end() :].strip() if typed else ""
+    if typed and not rest:  # "/subscribe brand" names no brand
         raise UsageError(usage)
-    if first.lower() in _TYPE_WORDS:
-        return _TYPE_WORDS[first.lower()], rest
+    if typed:
+        return _TYPE_WORDS[typed.group(1).lower()], rest
+    if text.lower() in _TYPE_WORDS:
+        raise UsageError(usage)
     return None, text
 
 
@@ -295,7 +310,7 @@ def unsubscribe(core: Core, dest: Destination, args: str) -> Reply:
         session.commit()
     if not removed:
         return Reply(_(messages.NOT_SUBSCRIBED).format(name=name))
-    return Reply(_(messages.UNSUBSCRIBED).format(names=", ".join(removed)))
+    return Reply(_(messages.UNSUBSCRIBED).format(names=_(messages.LIST_SEPARATOR).join(removed)))
 
 
 def subscriptions(core: Core, dest: Destination, args: str) -> Reply:
@@ -306,7 +321,7 @@ def subscriptions(core: Core, dest: Destination, args: str) -> Reply:
         return Reply(_(messages.NO_SUBSCRIPTIONS))
     lines = [_(messages.SUBSCRIPTIONS)] + [f"- {messages.kind_word(row.key_type)} {row.label}" for row in rows]
     buttons = tuple(
-        Button(f"{_(messages.BUTTON_UNSUBSCRIBE)} {row.label}", f"unsubscribe {row.key_type} {row.label}")
+        Button(_(messages.BUTTON_UNSUBSCRIBE_NAME).format(name=row.label), f"unsubscribe {row.key_type} {row.label}")
         for row in rows
     )
     return Reply("\n".join(lines), buttons=buttons)
@@ -339,13 +354,20 @@ def _held(count: int, first: date | None, last: date | None) -> str:
 
 
 def status(core: Core, dest: Destination, args: str) -> Reply:
-    """Show the checker's health: sources, last and next check, alerts waiting."""
+    """Show the checker's health: sources, last and next check (none when no instance runs), alerts waiting."""
+    from storage.stats import instances_alive
+
     with core.session() as session:
         last, upcoming = repo.get_meta(session, "last_check_at"), repo.get_meta(session, "next_check_at")
         depth = outbox.queue_depth(session)
         states = list_states(session)
         held = {origin: (count, first, last) for origin, count, first, last in repo.origin_coverage(session)}
-    lines = [_(messages.STATUS_HEADER).format(last=_when(last), next=_when(upcoming), depth=depth)]
+        # Running instances heartbeat every second; one silent this long is dead, as its claims are.
+        running = instances_alive(session, core.clock() - outbox.CLAIMER_DEAD_AFTER) > 0
+    if running:
+        lines = [_(messages.STATUS_HEADER).format(last=_when(last), next=_when(upcoming), depth=depth)]
+    else:  # the next check time a stopped instance left is not going to happen
+        lines = [_(messages.STATUS_HEADER_STOPPED).format(last=_when(last), depth=depth)]
     for origin in sorted(held.keys() - {state.name for state in states}):
         lines.append(_(messages.STATUS_BUNDLED).format(name=origin, held=_held(*held[origin])))
     for state in states:
@@ -376,9 +398,16 @@ def photo(core: Core, dest: Destination, result: PhotoResult) -> Reply:
     Model numbers read by OCR are never checked unasked: a misread (A1263 as Al263) could
     answer "No" for a recalled product, so the owner taps the one printed on the label.
     """
+    if not result.opened:
+        return Reply(_(messages.PHOTO_UNREADABLE))
     if result.barcodes:
         replies = [check(core, dest, _printed(code)) for code in result.barcodes]
-        return next((r for r in replies if r.check and r.check.verdict is Verdict.RECALLED), replies[0])
+        listed = next((r for r in replies if r.check and r.check.verdict is Verdict.RECALLED), None)
+        if listed is not None:
+            return listed
+        # Most notices name models, not barcodes: a barcode in none of them says little about the product.
+        unlisted = replies[0]
+        return dataclasses.replace(unlisted, text=f"{unlisted.text}\n{_(messages.PHOTO_BARCODE_UNLISTED)}")
     if not result.ocr_ran:
         return Reply(_(messages.PHOTO_NO_OCR))
     if not result.candidates:
@@ -392,10 +421,30 @@ def photo(core: Core, dest: Destination, result: PhotoResult) -> Reply:
     return Reply(f"{_(messages.PHOTO_NO_MATCH).format(models=models)}\n{coverage}", buttons=buttons)
 
 
-def photo_too_large(size: int) -> str:
-    """Return the sentence for a photo over the size a bot may download."""
+def photo_refused(reader: PhotoReader, dest: Destination, size: int) -> Reply | None:
+    """Return why a photo is not read, before it is downloaded: too large, or one of this chat's is being read."""
+    if size > MAX_PHOTO_BYTES:
+        return Reply(_photo_too_large(size))
+    if reader.busy(dest.address):
+        return Reply(_(messages.PHOTO_BUSY))
+    return None
+
+
+async def read_photo(core: Core, reader: PhotoReader, dest: Destination, data: bytes) -> Reply:
+    """Read a downloaded photo of a label off the event loop and answer it (see :func:`photo`)."""
+    models = await asyncio.to_thread(known_models, core)
+    try:
+        result = await reader.read(dest.address, data, models)
+    except PhotoBusy as busy:
+        return Reply(_(messages.PHOTO_BUSY) if busy.own else _(messages.PHOTO_FULL))
+    except PhotoTooLarge as error:
+        return Reply(_photo_too_large(error.size))
+    return await asyncio.to_thread(photo, core, dest, result)
+
+
+def _photo_too_large(size: int) -> str:
     mb = 1024 * 1024
-    return _(messages.PHOTO_TOO_LARGE).format(size=f"{size / mb:.0f}", limit=MAX_PHOTO_BYTES // mb)
+    return _(messages.PHOTO_TOO_LARGE).format(size=f"{size / mb:.1f}", limit=MAX_PHOTO_BYTES // mb)
 
 
 def _printed(gtin: str) -> str:
@@ -412,6 +461,68 @@ def known_models(core: Core) -> dict[str, str]:
         return core.vocabulary(session).models
 
 
+def settings(core: Core, dest: Destination, args: str) -> Reply:
+    """Show or change when this chat gets its alerts: as they come or in a daily digest, and quiet hours."""
+    words = (args or "").split()
+    with core.session(write=True) as session:
+        current = outbox.schedule_of(session, dest)
+        if not words:
+            return _settings_reply(current, "")
+        new = _changed(current, words)
+        outbox.set_schedule(session, dest, new, core.clock())
+        session.commit()
+    return _settings_reply(new, _(messages.SETTINGS_SAVED))
+
+
+def _changed(current: Schedule, words: list[str]) -> Schedule:
+    """Return the settings after "/settings <words>", or raise UsageError saying what is wrong."""
+    what, values = words[0].lower().replace("_", "-"), words[1:]
+    if what == "instant" and not values:
+        return dataclasses.replace(current, mode=schedule.INSTANT)
+    if what in ("digest", "digest-all") and len(values) <= 1:
+        hour = _hour(values[0]) if values else current.digest_hour
+        mode = schedule.DIGEST if what == "digest" else schedule.DIGEST_ALL
+        return dataclasses.replace(current, mode=mode, digest_hour=hour)
+    if what == "quiet" and [v.lower() for v in values] == ["off"]:
+        return dataclasses.replace(current, quiet_from=None, quiet_to=None)
+    if what == "quiet" and len(values) == 2:
+        return dataclasses.replace(current, quiet_from=_hour(values[0]), quiet_to=_hour(values[1]))
+    if what in ("zone", "timezone", "tz") and len(values) == 1:
+        if schedule.zone(values[0]) is None:
+            raise UsageError(_(messages.UNKNOWN_ZONE).format(zone=values[0][:64]))
+        return dataclasses.replace(current, time_zone=values[0])
+    said = _(messages.SETTINGS_USAGE).format(text=" ".join(words)[:64])
+    raise UsageError(messages.sentences(said, _(messages.SETTINGS_HOW)))
+
+
+def _hour(text: str) -> int:
+    if not (text.isdigit() and 0 <= int(text) <= 23):
+        raise UsageError(messages.sentences(_(messages.BAD_HOUR), _(messages.SETTINGS_HOW)))
+    return int(text)
+
+
+def _settings_reply(now: Schedule, saved: str) -> Reply:
+    modes = {
+        schedule.INSTANT: messages.MODE_INSTANT,
+        schedule.DIGEST: messages.MODE_DIGEST,
+        schedule.DIGEST_ALL: messages.MODE_DIGEST_ALL,
+    }
+    mode = _(modes.get(now.mode, messages.MODE_INSTANT)).format(hour=now.digest_hour)
+    quiet = (
+        _(messages.QUIET_ON).format(start=now.quiet_from, end=now.quiet_to)
+        if now.quiet_from is not None and now.quiet_to is not None
+        else _(messages.QUIET_OFF)
+    )
+    text = messages.sentences(saved, _(messages.SETTINGS_NOW).format(mode=mode, quiet=quiet, zone=now.time_zone))
+    buttons = (
+        Button(_(messages.BUTTON_INSTANT), "settings instant"),
+        Button(_(messages.BUTTON_DIGEST), "settings digest 9"),
+        Button(_(messages.BUTTON_QUIET), "settings quiet 22 7"),
+        Button(_(messages.BUTTON_QUIET_OFF), "settings quiet off"),
+    )
+    return Reply(f"{text}\n{_(messages.SETTINGS_HOW)}", buttons=buttons)
+
+
 def language(core: Core, dest: Destination, args: str) -> Reply:
     """Choose the language this chat is answered and alerted in: /language zh, /language en."""
     chosen = i18n.language_of(args)
@@ -423,13 +534,42 @@ def language(core: Core, dest: Destination, args: str) -> Reply:
         return Reply(_(messages.LANGUAGE_USAGE).format(current=_(LANGUAGE_NAMES[current])), buttons=buttons)
     core.choose_language(dest, chosen)
     with i18n.language(chosen):
-        return Reply(_(messages.LANGUAGE_SET))
+        return Reply(_(messages.LANGUAGE_SET).format(language=_(LANGUAGE_NAMES[chosen])))
 
 
 LANGUAGE_NAMES = {"en": messages.LANGUAGE_EN, "zh_Hans": messages.LANGUAGE_ZH}
 
+
+def _counts(stored: repo.StoredAbout) -> str:
+    return _(messages.FORGET_COUNTS).format(
+        subscriptions=i18n.format_number(stored.subscriptions),
+        pending=i18n.format_number(stored.pending),
+        sent=i18n.format_number(stored.sent),
+    )
+
+
+def forget(core: Core, dest: Destination, args: str) -> Reply:
+    """Delete everything stored about this chat: /forget says what and asks, /forget confirm (its button) does it."""
+    if args.strip().lower() != "confirm":
+        stored = core.stored(dest)
+        if not stored.total:
+            return Reply(_(messages.FORGET_NOTHING))
+        button = Button(_(messages.BUTTON_FORGET), "forget confirm")
+        return Reply(_(messages.FORGET_ASK).format(counts=_counts(stored)), buttons=(button,))
+    deleted = core.forget(dest)
+    if not deleted.total:
+        return Reply(_(messages.FORGET_NOTHING))
+    return Reply(_(messages.FORGET_DONE).format(counts=_counts(deleted)))
+
+
+def too_many(core: Core) -> Reply:
+    """Return the one sentence a chat over its command limit gets (bot/ratelimit.py)."""
+    limiter = core.limiter or CommandLimiter()
+    return Reply(_(messages.TOO_MANY_COMMANDS).format(limit=limiter.limit, seconds=f"{limiter.window:g}"))
+
+
 # Commands that change what a chat follows or how it is spoken to: in groups and servers, for their managers only.
-MUTATING = frozenset({"subscribe", "unsubscribe", "language"})
+MUTATING = frozenset({"subscribe", "unsubscribe", "language", "forget", "settings"})
 
 COMMANDS: dict[str, Callable[[Core, Destination, str], Reply]] = {
     "start": start,
@@ -443,6 +583,8 @@ COMMANDS: dict[str, Callable[[Core, Destination, str], Reply]] = {
     "recent": recent,
     "status": status,
     "language": language,
+    "settings": settings,
+    "forget": forget,
 }
 
 

@@ -1,7 +1,8 @@
 """Configuration: one TOML file, every key overridable as RECALLBOT_<SECTION>__<KEY>.
 
 The schema is pydantic-settings, ``extra="forbid"`` throughout: a model per section
-(``StorageConfig``, ``CheckerConfig``, ``TelegramConfig``, ``DiscordConfig``), one per
+(``StorageConfig``, ``CheckerConfig``, ``TelegramConfig``, ``DiscordConfig``, ``RetentionConfig``,
+``LimitsConfig``, ``MetricsConfig``, ``LoggingConfig``), one per
 ``[[sources]]`` kind (made from ``KINDS``, told apart by ``kind``) and a table per other
 installed platform plugin, which checks its own. The file (``TomlConfigSettingsSource``) and
 the environment (``EnvSettingsSource``, ``__`` nesting) are read as two layers, the
@@ -23,9 +24,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
-from annotated_types import Ge, Gt
+from annotated_types import Ge, Gt, Le
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -114,11 +115,18 @@ _KINDS_OF_VALUE: dict[type, Any] = {bool: Flag, int: WholeNumber, float: Number,
 _FORBID = ConfigDict(extra="forbid")
 
 
+def _default_database_url() -> str:
+    """Return a SQLite file in the user's data directory (made if missing), so no command leaves one where it ran."""
+    from platformdirs import user_data_path  # here: only a configuration without [storage] url needs it
+
+    return f"sqlite:///{(user_data_path('recallbot', ensure_exists=True) / 'recallbot.db').as_posix()}"
+
+
 # Sections are pydantic dataclasses: frozen domain values that validate, built by keyword or position
 # (`StorageConfig(url)`) like the dataclasses they replace.
 @settings_dataclass(frozen=True, config=_FORBID)
 class StorageConfig:
-    url: Text = "sqlite:///recallbot.db"
+    url: Text = Field(default_factory=_default_database_url)
 
 
 @settings_dataclass(frozen=True, config=_FORBID)
@@ -158,6 +166,31 @@ class DiscordConfig:
         return None if self.secret_token is None else self.secret_token.get_secret_value()
 
 
+@settings_dataclass(frozen=True, config=_FORBID)
+class RetentionConfig:
+    # A server's channels are deleted this long after it removed the bot (README "What is stored about a chat").
+    removed_server_days: Annotated[WholeNumber, Ge(1)] = 30
+
+
+@settings_dataclass(frozen=True, config=_FORBID)
+class LimitsConfig:
+    # A chat that sends more commands than this within the window is told once, then ignored until it passes.
+    commands_per_window: Annotated[WholeNumber, Ge(1)] = 20
+    window_seconds: Annotated[WholeNumber, Ge(1)] = 10
+
+
+@settings_dataclass(frozen=True, config=_FORBID)
+class MetricsConfig:
+    # Prometheus /metrics and /health for `recallbot run`, off unless a port is set (0 picks a free one).
+    port: Annotated[Annotated[WholeNumber, Ge(0), Le(65535)] | None, BeforeValidator(_text)] = None  # blank: off
+    host: Text = "127.0.0.1"  # 0.0.0.0 in a container, for a scraper or health check from outside it
+
+
+@settings_dataclass(frozen=True, config=_FORBID)
+class LoggingConfig:
+    format: Annotated[Literal["text", "json"], BeforeValidator(_text)] = "text"  # json: one object per line
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     kind: str
@@ -188,6 +221,10 @@ class Config:
     checker: CheckerConfig = field(default_factory=CheckerConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     sources: tuple[SourceConfig, ...] = ()
     # Sections of other installed platform plugins, as written: each plugin checks its own.
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -201,10 +238,14 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=True, extra="forbid"
     )
 
-    storage: StorageConfig = StorageConfig()
+    storage: StorageConfig = Field(default_factory=StorageConfig)  # not made at import: its url makes a directory
     checker: CheckerConfig = CheckerConfig()
     telegram: TelegramConfig = TelegramConfig()
     discord: DiscordConfig = DiscordConfig()
+    retention: RetentionConfig = RetentionConfig()
+    limits: LimitsConfig = LimitsConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
     sources: list[Any] = []  # [[sources]]
 
     @classmethod
@@ -369,6 +410,10 @@ def _value_sentence(error: ErrorDetails, where: str, key: str, field: FieldInfo)
         return f"{where} must be a number above 0, got {got!r}; fix the value."
     if error["type"] == "greater_than_equal":
         return f"{where} must be at least {error.get('ctx', {}).get('ge')}, got {got}; raise it."
+    if error["type"] == "less_than_equal":
+        return f"{where} must be at most {error.get('ctx', {}).get('le')}, got {got}; lower it."
+    if error["type"] == "literal_error":
+        return f"{where} must be {error.get('ctx', {}).get('expected')}, got {got!r}; fix the value."
     if error["type"].startswith("int"):
         shown = repr(got) if isinstance(got, str) else type(got).__name__
         return f"{where} must be a whole number, got {shown}; fix the value."
@@ -424,6 +469,10 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         checker=settings.checker,
         telegram=settings.telegram,
         discord=settings.discord,
+        retention=settings.retention,
+        limits=settings.limits,
+        metrics=settings.metrics,
+        logging=settings.logging,
         sources=sources,
         plugins=plugins,
     )

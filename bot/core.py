@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -18,11 +18,15 @@ from sqlmodel import Session
 from bot import i18n
 from bot.events import Destination
 from bot.matching import Vocabulary
+from bot.ratelimit import Admission, CommandLimiter
 from storage import outbox, repo
 from storage.db import writer
 from storage.leader import Leadership
 
 LIVE_READ_AT = "live_read_at"  # meta: when a pass last read at least one source
+# How a channel's pause reason starts when its server removed the bot: such channels are
+# deleted after a grace period (purge_removed_servers), unlike a blocked DM, which may come back.
+REMOVED_FROM_SERVER = "the bot was removed from the server"
 
 
 def utcnow() -> datetime:
@@ -32,10 +36,11 @@ def utcnow() -> datetime:
 
 @dataclass
 class Core:
-    """What every command needs: the database and a clock. Adapters hold one each."""
+    """What every command needs: the database, a clock and the command limit. Adapters hold one each."""
 
     engine: Engine
     clock: Callable[[], datetime] = utcnow
+    limiter: CommandLimiter | None = None  # None: no command limit (tests, scripts)
     _vocabulary: Vocabulary | None = field(default=None, repr=False)
     _vocabulary_version: str | None = field(default=None, repr=False)
 
@@ -89,6 +94,31 @@ class Core:
         with self.session(write=True) as session:
             outbox.readdress(session, old, new_address)
             session.commit()
+
+    def admit(self, dest: Destination) -> Admission:
+        """Count a command a chat sent: answer it, say once that it sent too many, or ignore it."""
+        return self.limiter.admit(dest) if self.limiter is not None else Admission.ANSWER
+
+    def stored(self, dest: Destination) -> repo.StoredAbout:
+        """Count what is stored about a chat: what /forget would delete."""
+        with self.session() as session:
+            return repo.stored_about(session, dest)
+
+    def forget(self, dest: Destination) -> repo.StoredAbout:
+        """Delete everything stored about a chat (its subscriptions, alerts, settings, pages); return what was."""
+        with self.session(write=True) as session:
+            deleted = repo.forget_destination(session, dest)
+            session.commit()
+        return deleted
+
+    def purge_removed_servers(self, grace: timedelta) -> int:
+        """Forget the channels of servers that removed the bot more than ``grace`` ago; return how many."""
+        with self.session(write=True) as session:
+            gone = repo.paused_before(session, REMOVED_FROM_SERVER, self.clock() - grace)
+            for dest in gone:
+                repo.forget_destination(session, dest)
+            session.commit()
+        return len(gone)
 
     def recalled(self, name: str) -> str | None:
         """Return a value an adapter asked the core to keep (a published commands digest, login times)."""

@@ -13,18 +13,20 @@ failed       permanent for this message: the row keeps the error and is not retr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Concatenate, ParamSpec, Protocol
 
 from sqlmodel import Session
 
 from bot.core import Core
-from bot.events import Alert
+from bot.events import Alert, Destination
+from bot.metrics import NO_METRICS, Metrics
 from bot.pacing import Limits, Pacer
 from storage import outbox
 from storage.outbox import Claim
@@ -83,6 +85,17 @@ def _releasing(gate: asyncio.Semaphore) -> Callable[[asyncio.Task[None]], None]:
     return release
 
 
+def digest_of(unit: list[Claim]) -> Alert:
+    """Return the one message that carries a chat's digest: each event once, with its reasons.
+
+    Its id is the lowest delivery id in it, so a digest sent again after a crash has the
+    same id (Discord drops the repeat by its nonce).
+    """
+    alerts = sorted((claim.alert for claim in unit), key=lambda a: (a.event.date or date.min, a.id), reverse=True)
+    first = min(alerts, key=lambda a: a.id)
+    return dataclasses.replace(first, reasons=(), changes=(), is_update=False, bundle=tuple(alerts))
+
+
 def backoff(attempts: int) -> float:
     """Return the wait before retry number ``attempts`` of a transient failure."""
     return min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** max(0, attempts - 1))
@@ -101,8 +114,10 @@ class DeliveryWorker:
         idle_poll: float = 1.0,
         heartbeat_every: timedelta = timedelta(seconds=1),
         pacing_clock: Callable[[], float] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.core = core
+        self.metrics = metrics
         self.notifiers = dict(notifiers)
         self.batch = batch
         self.lease = lease
@@ -234,17 +249,19 @@ class DeliveryWorker:
         """Send a batch under the platforms' limits; each send is settled as it ends."""
         in_flight: set[asyncio.Task[None]] = set()
         gates = {name: asyncio.Semaphore(n.limits.concurrency) for name, n in self.notifiers.items()}
-        for claim in claims:
+        for unit in await asyncio.to_thread(self._by_schedule, claims):
+            claim = unit[0]
             platform = claim.destination.platform
             pacer, notifier = self._pacers[platform], self.notifiers[platform]
             wait = pacer.chat_wait(claim.destination.address)
             if wait > 0.05:  # a busy or flood-waiting chat goes back in the queue: it must not hold up others
                 at = self.core.clock() + timedelta(seconds=wait)
-                await asyncio.to_thread(self._settle, outbox.mark_retry, claim, at, "paced", count_attempt=False)
+                for each in unit:
+                    await asyncio.to_thread(self._settle, outbox.mark_retry, each, at, "paced", count_attempt=False)
                 continue
             await gates[platform].acquire()
             await pacer.acquire(claim.destination.address, notifier.is_group(claim.destination.address))
-            task = asyncio.create_task(self._send(notifier, pacer, claim))
+            task = asyncio.create_task(self._send(notifier, pacer, unit))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
             task.add_done_callback(_releasing(gates[platform]))
@@ -257,6 +274,33 @@ class DeliveryWorker:
         """Claim at most about 10 seconds of sending, so a batch ends well within its lease."""
         rates = [pacer.per_second for pacer in self._pacers.values()]  # the learnt rates, split among instances
         return max(1, min(self.batch, int(min(rates) * 10))) if rates else self.batch
+
+    def _by_schedule(self, claims: list[Claim]) -> list[list[Claim]]:
+        """Hold back what a chat's digest or quiet hours make wait, and return what to send now.
+
+        Each unit is one message: a single alert, or a digest of every alert of one chat that
+        waited for its digest (those not in this batch are claimed with it).
+        """
+        now = self.core.clock()
+        singles: list[list[Claim]] = []
+        digests: dict[Destination, list[Claim]] = {}
+        held: list[tuple[Claim, datetime, bool]] = []
+        for claim in claims:
+            if claim.digest:
+                digests.setdefault(claim.destination, []).append(claim)
+            elif waits := claim.schedule.hold(claim.alert.event, now):
+                held.append((claim, *waits))
+            else:
+                singles.append([claim])
+        if not held and not digests:
+            return singles
+        with self.core.session(write=True) as session:
+            for claim, until, in_digest in held:
+                outbox.hold(session, claim, until, in_digest)
+            for dest, group in digests.items():
+                group += outbox.claim_digest(session, dest, now, self.lease, self.instance_id, self.dead_after)
+            session.commit()
+        return singles + list(digests.values())
 
     def _claim(self, now: datetime) -> list[Claim]:
         with self.core.session(write=True) as session:
@@ -279,18 +323,26 @@ class DeliveryWorker:
             mark(session, claim, *args, **kwargs)
             session.commit()
 
-    async def _send(self, notifier: Notifier, pacer: Pacer, claim: Claim) -> None:
+    async def _send(self, notifier: Notifier, pacer: Pacer, unit: list[Claim]) -> None:
+        """Send one message (an alert, or a chat's digest) and settle every delivery it carries."""
         if self._presumed_dead():
-            # Others may have taken this claim over and sent it: put it back rather than send it again.
+            # Others may have taken these claims over and sent them: put them back rather than send them again.
             at = self.core.clock()
-            await asyncio.to_thread(self._settle, outbox.mark_retry, claim, at, "heartbeat lapsed", count_attempt=False)
+            for claim in unit:
+                await asyncio.to_thread(
+                    self._settle, outbox.mark_retry, claim, at, "heartbeat lapsed", count_attempt=False
+                )
             return
+        alert = unit[0].alert if len(unit) == 1 and not unit[0].digest else digest_of(unit)
         try:
-            outcome = await notifier.send(claim.alert)
+            with self.metrics.sending(notifier.platform):
+                outcome = await notifier.send(alert)
         except Exception as error:  # a notifier bug must not lose the alert
-            logger.exception("notifier %s raised on delivery %s", notifier.platform, claim.id)
+            logger.exception("notifier %s raised on delivery %s", notifier.platform, alert.id)
             outcome = Outcome(OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")
-        await self._settle_outcome(pacer, claim, outcome)
+        if outcome.retry_after is not None:  # counted per send: a digest's deliveries share one answer
+            self.metrics.rate_limited(notifier.platform)
+        await asyncio.gather(*(self._settle_outcome(pacer, claim, outcome) for claim in unit))
 
     async def _settle_outcome(self, pacer: Pacer, claim: Claim, outcome: Outcome) -> None:
         """Record an outcome before the send counts as done.
@@ -326,13 +378,16 @@ class DeliveryWorker:
         error = outcome.error or outcome.kind.value
         if outcome.kind is OutcomeKind.SENT:
             outbox.mark_sent(session, claim, now)
+            self.metrics.alert(claim.destination.platform, "sent")
         elif outcome.kind is OutcomeKind.FAILED:
+            self.metrics.alert(claim.destination.platform, "failed")
             if outbox.mark_failed(session, claim, error):  # a claim taken over was logged by the outbox
                 logger.warning("delivery %s failed for good: %s", claim.id, error)
         elif outcome.new_address is not None:
             outbox.readdress(session, claim.destination, outcome.new_address)
             outbox.mark_retry(session, claim, now, error, count_attempt=False)
         elif outcome.kind is OutcomeKind.GONE:
+            self.metrics.alert(claim.destination.platform, "gone")
             paused = outbox.record_gone(session, claim.destination, error, now, PAUSE_AFTER)
             if not paused:
                 outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
@@ -342,6 +397,7 @@ class DeliveryWorker:
             at = now + timedelta(seconds=outcome.retry_after)
             outbox.mark_retry(session, claim, at, error, count_attempt=False)
         elif claim.attempts + 1 >= MAX_ATTEMPTS:
+            self.metrics.alert(claim.destination.platform, "failed")
             outbox.mark_failed(session, claim, f"gave up after {claim.attempts + 1} attempts: {error}")
         else:
             wait = backoff(claim.attempts + 1)

@@ -273,7 +273,9 @@ class Reason:
 
     @classmethod
     def parse(cls, line: str) -> Reason:
-        """Read a stored line back."""
+        """Read a stored line back; a line in words (queued by an instance older than 0009) is kept as worded."""
+        if "\t" not in line:
+            return cls("", line)
         kind, name, supplier, brand = [*line.split("\t"), "", "", ""][:4]
         return cls(kind, name, supplier, brand)
 
@@ -289,3 +291,4 @@ class Alert:
     is_update: bool
     changes: tuple[Change, ...] = ()  # for an update: what changed (empty: not recorded)
     language: str | None = None  # the destination's chosen language when the alert was claimed
+    bundle: tuple[Alert, ...] = ()  # a digest: the alerts it carries, each with its own event and reasons

@@ -15,6 +15,8 @@ context).
 from __future__ import annotations
 
 import gettext
+import io
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,7 +27,11 @@ from pathlib import Path
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+
+logger = logging.getLogger(__name__)
 
 DOMAIN = "recallbot"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -37,10 +43,24 @@ _active: ContextVar[str] = ContextVar("recallbot_language", default=DEFAULT)
 
 @cache
 def translations(lang: str) -> gettext.NullTranslations:
-    """Return the compiled catalog of a language; English (the source) has none."""
+    """Return the compiled catalog of a language; English (the source) has none.
+
+    A checkout used without `pip install` (or a build that skipped setup.py) has no .mo
+    file: the .po is then compiled in memory, so the chat is still answered in its language.
+    """
     if lang == DEFAULT:
         return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[lang])
+    try:
+        return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[lang])
+    except FileNotFoundError:
+        po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        logger.warning("no compiled catalog for %s; compiling %s in memory (reinstall to compile it)", lang, po)
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=lang)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalog, use_fuzzy=False)
+        compiled.seek(0)
+        return gettext.GNUTranslations(compiled)
 
 
 def current() -> str:

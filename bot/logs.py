@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 # user:password@ in any URL (a database URL, a proxy), whether or not the URL parses.
 _URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s'\"]*):([^@\s'\"]+)@")
@@ -29,10 +31,34 @@ class RedactingFormatter(logging.Formatter):
         self.secrets = [s for s in secrets if s]
 
     def format(self, record: logging.LogRecord) -> str:
-        text = mask_passwords(super().format(record))
+        return self.redact(super().format(record))
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with URL passwords masked and every secret replaced."""
+        text = mask_passwords(text)
         for secret in self.secrets:
             text = text.replace(secret, "[secret]")
         return text
+
+
+class JsonFormatter(RedactingFormatter):
+    """Formats a record as one JSON object on one line, for a log collector; redacted as the text lines are.
+
+    Each value is redacted before it is encoded, so a secret is found however JSON escapes it.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.redact(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exc_info"] = self.redact(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack_info"] = self.redact(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def setup_logging(level: int) -> None:
@@ -51,3 +77,10 @@ def hide_secrets(secrets: Iterable[str]) -> None:
             handler.formatter.secrets += [s for s in secrets if s]
         else:
             handler.setFormatter(RedactingFormatter(secrets))
+
+
+def use_format(name: str) -> None:
+    """Write every log line as ``name`` from now on: "json" (one object a line) or "text"; secrets stay hidden."""
+    for handler in logging.getLogger().handlers:
+        secrets = handler.formatter.secrets if isinstance(handler.formatter, RedactingFormatter) else []
+        handler.setFormatter(JsonFormatter(secrets) if name == "json" else RedactingFormatter(secrets))

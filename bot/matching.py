@@ -78,7 +78,7 @@ class _Lookup:
 
     @classmethod
     def of(cls, query: str, aliases: dict[str, str]) -> _Lookup:
-        lookup = cls(query.replace(",", " ").split())
+        lookup = cls(re.sub(r"[,、；;]", " ", query).split())  # "A1263, A1642", "A1263、A1642"
         for word in lookup.words:  # a barcode, however many of its leading zeros were printed
             if word.isdigit() and (key := gtin_key(word)):
                 lookup.barcodes.setdefault(key, (1, word))
@@ -174,7 +174,7 @@ def compare_hint(event: Event) -> str:
         parts.append(_(messages.COMPARE_CODES).format(codes=", ".join(event.unit_codes)))
     if not parts:
         return _(messages.COMPARE_NAME)
-    return "; ".join(parts)
+    return _(messages.REASON_SEPARATOR).join(parts)
 
 
 def _models_named(model_hits: list[repo.KeyHit], shown: tuple[Match, ...]) -> list[tuple[str, int]]:
@@ -271,16 +271,17 @@ def _decide(
     session: Session, lookup: _Lookup, found: dict[KeyType, list[repo.KeyHit]], vocabulary: Vocabulary
 ) -> tuple[Verdict, list[Match]]:
     """Return the verdict and the matches of the first stage that finds something."""
-    # A number a notice lists as a barcode is answered as one, even where its prose also made it a
-    # "model" (a UPC in a list of models): the answer then names the product's real model numbers.
+    # A number a notice lists as a barcode is answered as one, even where a notice's prose also made
+    # it a "model" (a UPC in a list of models); those notices are shown too, after the barcode's.
     digits_only = all(hit.key.isdigit() for hit in found[KeyType.MODEL])
-    if found[KeyType.MODEL] and not (found[KeyType.BARCODE] and digits_only):
+    if found[KeyType.BARCODE] and digits_only:
+        barcodes = _matches(found[KeyType.BARCODE], _(messages.REASON_BARCODE), MatchKind.BARCODE)
+        models = _matches(found[KeyType.MODEL], _(messages.REASON_MODEL), MatchKind.MODEL)
+        return Verdict.RECALLED, list(unique(list(by_date(barcodes)) + list(by_date(models))))
+    if found[KeyType.MODEL]:
         return Verdict.RECALLED, list(
             by_date(_matches(found[KeyType.MODEL], _(messages.REASON_MODEL), MatchKind.MODEL))
         )
-    if found[KeyType.BARCODE]:  # a barcode names a product as exactly as a model number does
-        barcodes = _matches(found[KeyType.BARCODE], _(messages.REASON_BARCODE), MatchKind.BARCODE)
-        return Verdict.RECALLED, list(by_date(barcodes))
     if found[KeyType.CODE]:
         return Verdict.POSSIBLE, _matches(found[KeyType.CODE], _(messages.REASON_CODE), MatchKind.CODE, compare=True)
     if found[KeyType.SUPPLIER]:

@@ -28,7 +28,7 @@ SUBSCRIBE_USAGE = N_(
 UNSUBSCRIBE_USAGE = N_(
     "Tell me what to stop following, for example: /unsubscribe Anker. /subscriptions lists what you follow."
 )
-MODEL_TOO_SHORT = N_("A model number needs at least two letters or digits; {name!r} is too short to follow.")
+MODEL_TOO_SHORT = N_("A model number needs at least two letters or digits; “{name}” is too short to follow.")
 TOO_MANY_SUBSCRIPTIONS = N_(
     "This chat already follows {limit} brands, models and suppliers, the most I keep for one chat. "
     "Remove one with /unsubscribe before adding {name}."
@@ -61,6 +61,8 @@ HELP = N_(
     "/recent - the latest recalls and suspensions\n"
     "/status - when I last checked my sources, and how they are doing\n"
     "/language en|zh - answer in English or Chinese (中文)\n"
+    "/settings - alerts as they come or in a daily digest, and quiet hours\n"
+    "/forget - delete everything I keep about this chat (asks first)\n"
     "/help - this list"
 )
 
@@ -226,6 +228,19 @@ BUTTON_SUBSCRIBE_MODEL = N_("Subscribe to this model")
 BUTTON_SUBSCRIBE_BRAND = N_("Subscribe to this brand")
 BUTTON_SUBSCRIBE_SUPPLIER = N_("Subscribe to this supplier")
 BUTTON_UNSUBSCRIBE = N_("Unsubscribe")
+BUTTON_UNSUBSCRIBE_NAME = N_("Unsubscribe {name}")
+BUTTON_SUGGESTION = N_("{name}?")
+TWO_SENTENCES = N_("{first} {second}")  # Chinese sets no space between sentences
+
+
+def sentences(*parts: str | None) -> str:
+    """Return sentences one after the other, as the current language writes them."""
+    text = ""
+    for part in parts:
+        if part:
+            text = _(TWO_SENTENCES).format(first=text, second=part) if text else part
+    return text
+
 
 # --- /recent ------------------------------------------------------------------
 RECENT = N_("The latest recalls and supplier suspensions:")
@@ -272,6 +287,14 @@ ALERT_NEW_RECALL = N_("New recall")
 ALERT_UPDATED_RECALL = N_("Recall updated")
 ALERT_NEW_SUSPENSION = N_("Supplier certificate suspended")
 ALERT_UPDATED_SUSPENSION = N_("Supplier suspension updated")
+DIGEST_MORE = N_("...and {count} more: {names}")
+
+
+def digest_title(count: int) -> str:
+    """Return the first line of a daily digest."""
+    return ngettext("Your daily digest: {count} alert", "Your daily digest: {count} alerts", count).format(
+        count=format_number(count)
+    )
 
 
 # --- /status ------------------------------------------------------------------
@@ -284,6 +307,31 @@ STATUS_HELD_RANGE = N_("{count} dated {first} to {last}")
 STATUS_ERROR = N_("; last error {at}: {error}")
 STATUS_BACKOFF = N_("; backing off until {at}")
 
+# --- /settings: digest and quiet hours ---------------------------------------------
+SETTINGS_NOW = N_("This chat gets its alerts {mode}. {quiet} Hours are in the time zone {zone}.")
+MODE_INSTANT = N_("as they come")
+MODE_DIGEST = N_(
+    "in one digest a day at {hour}:00, except serious hazards (fire, burns, electric shock, choking, death), "
+    "which come at once"
+)
+MODE_DIGEST_ALL = N_("in one digest a day at {hour}:00, serious hazards included")
+QUIET_OFF = N_("No quiet hours.")
+QUIET_ON = N_("Quiet hours from {start}:00 to {end}:00: alerts wait until they end, except serious hazards.")
+SETTINGS_HOW = N_(
+    "Change it with /settings instant, /settings digest 9, /settings digest-all 9, /settings quiet 22 7, "
+    "/settings quiet off or /settings zone Asia/Shanghai."
+)
+SETTINGS_SAVED = N_("Saved.")
+SETTINGS_USAGE = N_("I did not understand “{text}”.")
+UNKNOWN_ZONE = N_(
+    "I don't know the time zone “{zone}”. Use a name like Europe/Berlin, America/New_York or Asia/Shanghai."
+)
+BAD_HOUR = N_("An hour is a whole number from 0 to 23, like 9 or 22.")
+BUTTON_INSTANT = N_("Alerts as they come")
+BUTTON_DIGEST = N_("Daily digest at 9:00")
+BUTTON_QUIET = N_("Quiet hours 22:00 to 7:00")
+BUTTON_QUIET_OFF = N_("No quiet hours")
+
 # --- /language ---------------------------------------------------------------
 LANGUAGE_EN = N_("English")
 LANGUAGE_ZH = N_("Simplified Chinese")
@@ -291,7 +339,7 @@ LANGUAGE_USAGE = N_(
     "This chat is answered in {current}. Send /language en for English or /language zh for Chinese "
     "(中文), or tap below."
 )
-LANGUAGE_SET = N_("Done: this chat is now answered and alerted in English, alerts already waiting included.")
+LANGUAGE_SET = N_("Done: this chat is now answered and alerted in {language}, alerts already waiting included.")
 
 # --- photos --------------------------------------------------------------------
 PHOTO_CANDIDATES = N_(
@@ -311,7 +359,11 @@ PHOTO_NO_OCR = N_(
     "I found no barcode in that photo, and this bot cannot read label text (its operator has not installed "
     "the photos extra). Send the model number printed on the label as text, for example /check A1263."
 )
-PHOTO_BUSY = N_("I am still reading your last photo; send the next one when I have answered.")
+PHOTO_BUSY = N_("I am still reading the last photo sent here; send the next one when I have answered.")
+PHOTO_UNREADABLE = N_("I could not open that picture. Send a photo (JPEG or PNG) of the label or its barcode.")
+PHOTO_BARCODE_UNLISTED = N_(
+    "Most notices list model numbers rather than barcodes: send /check with the model number printed on the label too."
+)
 PHOTO_FULL = N_("I am reading many photos right now; please send yours again in a minute.")
 PHOTO_TOO_LARGE = N_(
     "That file is {size} MB, more than the {limit} MB I can read. Send it as a photo rather than a file, "
@@ -343,6 +395,8 @@ DISCORD_HELP = N_(
     "/recent - the latest recalls and suspensions\n"
     "/status - when I last checked my sources, and how they are doing\n"
     "/language en|zh - answer in English or Chinese (中文)\n"
+    "/settings change: - alerts as they come or in a daily digest, and quiet hours\n"
+    "/forget - delete everything I keep about this channel (asks first; in a server: Manage Server permission)\n"
     "/help - this list"
 )
 DM_NO_CHANNEL = N_("In a direct message the alerts come here; leave out the channel option.")
@@ -393,3 +447,32 @@ def possible_product(count: int, query: str, with_models: bool) -> str:
             count,
         )
     return template.format(count=format_number(count), query=query)
+
+
+# --- /forget and limits (issue 15) ----------------------------------------------
+FORGET_COUNTS = N_("subscriptions: {subscriptions}, alerts waiting to be sent: {pending}, alerts already sent: {sent}")
+FORGET_ASK = N_(
+    "This deletes everything I keep about this chat ({counts}), its settings such as the language, and its "
+    "last /check. Alerts here stop until someone subscribes again, and it cannot be undone: tap the button "
+    "below to confirm."
+)
+FORGET_NOTHING = N_(
+    "I keep nothing about this chat: no subscriptions, alerts, settings or /check answers, so there is nothing "
+    "to delete."
+)
+FORGET_DONE = N_(
+    "Done: I deleted everything I kept about this chat ({counts}), and any settings and /check answer it had. "
+    "Send /subscribe to follow something again."
+)
+BUTTON_FORGET = N_("Delete everything")
+TOO_MANY_COMMANDS = N_(
+    "Too many commands: this chat sent more than {limit} in {seconds} seconds, so I am ignoring its commands "
+    "for up to {seconds} seconds; send yours again after that."
+)
+
+
+# --- CLI (issue 15) -------------------------------------------------------------
+STATUS_HEADER_STOPPED = N_(
+    "Checker: last check {last}; no instance is running, so no check is planned (start one with recallbot run). "
+    "Alerts waiting to be sent: {depth}."
+)

@@ -85,6 +85,7 @@ class PhotoResult:
     candidates: tuple[Candidate, ...] = ()
     text_found: bool = False
     ocr_ran: bool = False
+    opened: bool = True  # False: the bytes are no picture that can be read (not an image, damaged, too large)
     serials: tuple[str, ...] = ()
 
 
@@ -320,7 +321,7 @@ def read_label(data: bytes, known_models: Mapping[str, str], ocr: bool = True) -
     """Read a label photo: its barcodes, or when it has none and ``ocr`` is on, the model numbers in its text."""
     image = _open(data)
     if image is None:
-        return PhotoResult()
+        return PhotoResult(opened=False)
     barcodes = _barcodes(image)
     if barcodes or not ocr or not ocr_available():
         return PhotoResult(barcodes=tuple(barcodes))
@@ -347,6 +348,10 @@ class PhotoReader:
         self._reader = reader
         self._max_pending = max_pending
         self._running: dict[str, Future[PhotoResult]] = {}  # chat -> its photo; touched on the loop only
+
+    def busy(self, chat: str) -> bool:
+        """Tell whether a photo of this chat is being read (checked before downloading the next)."""
+        return chat in self._running
 
     @property
     def pending(self) -> int:

@@ -13,16 +13,18 @@ arguments to that function, loaded only when it is asked for.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from importlib.metadata import EntryPoint, entry_points
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.config import PLATFORM_GROUP, Config
-from bot.core import Core
-from bot.delivery import Notifier
+if TYPE_CHECKING:  # `recallbot --help` lists the command groups without loading the core (bot/cli.py)
+    import asyncio
+    from contextlib import AbstractAsyncContextManager
+
+    from bot.config import Config
+    from bot.core import Core
+    from bot.delivery import Notifier
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ def _load(group: str) -> dict[str, EntryPoint]:
 
 def discover() -> dict[str, Platform]:
     """Load every installed platform; one that fails to load is logged and left out."""
+    from bot.config import PLATFORM_GROUP
+
     found: dict[str, Platform] = {}
     for name, entry in sorted(_load(PLATFORM_GROUP).items()):
         try:

@@ -24,6 +24,12 @@ _FIELD_LABELS = {
 }
 
 
+def labelled(label: str) -> tuple[str, str]:
+    """Return a label with its colon, and what goes before the value: "Date:", " "; "日期：", ""."""
+    colon = _(messages.COLON)
+    return label + colon.rstrip(), colon[len(colon.rstrip()) :]
+
+
 def units_line(event: Event) -> str:
     """Return the units figure with its note; CPSC prose ("About 2,100") already holds the figure."""
     figure = f"{event.units:,}" if event.units else ""
@@ -165,8 +171,21 @@ def render_reply(reply: Reply) -> str:
     return "\n\n".join(parts)
 
 
+def digest_fields(alert: Alert) -> list[tuple[str, str]]:
+    """Return the short card of one alert in a digest: what to do, whom to call, and the date."""
+    event = alert.event
+    return [
+        (_(messages.LABEL_REMEDY), event.remedy or event.reason or _(messages.UNKNOWN)),
+        (_(messages.LABEL_CONTACT), event.contact or _(messages.UNKNOWN)),
+        (_(messages.LABEL_DATE), format_date(event.date) or _(messages.UNKNOWN)),
+        *quoted_field(event),
+    ]
+
+
 def alert_title(alert: Alert) -> str:
-    """Return the alert's first line: what happened."""
+    """Return the alert's first line: what happened (for a digest, how many it carries)."""
+    if alert.bundle:
+        return messages.digest_title(len(alert.bundle))
     recall = alert.event.kind is EventKind.RECALL
     if alert.is_update:
         return _(messages.ALERT_UPDATED_RECALL) if recall else _(messages.ALERT_UPDATED_SUSPENSION)
@@ -174,6 +193,9 @@ def alert_title(alert: Alert) -> str:
 
 
 def render_alert(alert: Alert) -> str:
-    """Render an alert as plain text."""
+    """Render an alert (or a digest of several) as plain text."""
+    if alert.bundle:
+        cards = [render_event(Match(a.event, messages.why(a.reasons)), fields=digest_fields(a)) for a in alert.bundle]
+        return "\n\n".join([alert_title(alert), *cards])
     why = messages.why(alert.reasons)
     return f"{alert_title(alert)}\n\n{render_event(Match(alert.event, why), fields=alert_fields(alert))}"

@@ -21,6 +21,7 @@ from bot.checker import Checker, PassReport
 from bot.config import Config, SourceConfig
 from bot.core import Core
 from bot.delivery import DeliveryWorker, Notifier
+from bot.metrics import NO_METRICS, Metrics
 from bot.sources.base import Source
 from bot.sources.curated import CuratedSource
 from bot.sources.kinds import KINDS
@@ -52,13 +53,14 @@ def http_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, follow_redirects=True, timeout=60)
 
 
-def make_checker(config: Config, core: Core, client: httpx.AsyncClient) -> Checker:
+def make_checker(config: Config, core: Core, client: httpx.AsyncClient, metrics: Metrics = NO_METRICS) -> Checker:
     """Return a checker over the configured sources."""
     return Checker(
         core,
         build_sources(config, client),
         interval=timedelta(seconds=config.checker.interval_seconds),
         max_age=timedelta(days=config.checker.max_age_days),
+        metrics=metrics,
     )
 
 
@@ -94,6 +96,14 @@ async def check_if_leader(checker: Checker, leader: Leadership) -> PassReport | 
     return await checker.run_pass()
 
 
+def purge_removed_servers(core: Core, grace: timedelta) -> int:
+    """Delete what is stored about channels of servers that removed the bot over ``grace`` ago; log it."""
+    purged = core.purge_removed_servers(grace)
+    if purged:
+        logger.info("deleted what was stored about %d channels of servers that removed the bot", purged)
+    return purged
+
+
 @dataclass
 class Runtime:
     checker: Checker
@@ -108,14 +118,16 @@ def _release_claims(core: Core) -> None:
 
 
 @asynccontextmanager
-async def running(config: Config, core: Core, notifiers: Mapping[str, Notifier]) -> AsyncIterator[Runtime]:
+async def running(
+    config: Config, core: Core, notifiers: Mapping[str, Notifier], metrics: Metrics = NO_METRICS
+) -> AsyncIterator[Runtime]:
     """Run the checker on its schedule and the delivery worker until the block exits."""
     if core.engine.dialect.name == "sqlite":  # one process owns a SQLite database: its old claims are void
         await asyncio.to_thread(_release_claims, core)
     client = http_client()
-    checker = make_checker(config, core, client)
+    checker = make_checker(config, core, client, metrics)
     await asyncio.to_thread(offer_backfill, core, checker.sources)
-    worker = DeliveryWorker(core, notifiers)
+    worker = DeliveryWorker(core, notifiers, metrics=metrics)
     leader = core.lock("checker")  # one checker among instances sharing PostgreSQL
     stop = asyncio.Event()
     worker_task = asyncio.create_task(worker.run(stop), name="delivery")
@@ -144,6 +156,16 @@ async def running(config: Config, core: Core, notifiers: Mapping[str, Notifier])
         misfire_grace_time=max(1, interval // 2),
         next_run_time=datetime.now(UTC),
     )
+    grace = timedelta(days=config.retention.removed_server_days)
+
+    async def purge() -> None:
+        try:
+            await asyncio.to_thread(purge_removed_servers, core, grace)
+        except Exception:
+            logger.exception("deleting the data of servers that removed the bot failed; trying again tomorrow")
+
+    # Daily is enough for a grace period in days; every instance may run it (the deletes are idempotent).
+    scheduler.add_job(purge, "interval", days=1, id="retention", coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.start()
     try:
         yield Runtime(checker, worker, scheduler)

@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
 from typing import TextIO
 
 from bot import i18n
@@ -25,6 +27,72 @@ BANNER = (
     "recallbot console. Type a command, e.g. /check PAC20-272 or /help; "
     "a line without a slash is checked as a model. Ctrl-D quits."
 )
+PROMPT = "> "
+HISTORY_LENGTH = 1000  # lines of the console's history kept between runs
+
+
+def history_file() -> Path:
+    """Return the file the console's history is kept in, in the user's data directory (made if missing)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("recallbot", ensure_exists=True) / "console_history"
+
+
+def typed_lines(stdin: TextIO, stdout: TextIO) -> Iterator[str]:
+    """Yield the lines typed until end of input, each with its newline.
+
+    At a terminal each is read after a "> " prompt, with line editing and the history of
+    earlier runs (the stdlib readline); from a pipe or a file they are read as they come.
+    """
+    interactive = stdin.isatty()
+    if interactive and stdin is sys.stdin:  # input() edits lines only on the process's own terminal
+        yield from _edited_lines()
+        return
+    while True:
+        if interactive:
+            print(PROMPT, end="", file=stdout, flush=True)
+        line = stdin.readline()
+        if not line:
+            return
+        yield line
+
+
+def _edited_lines() -> Iterator[str]:
+    readline = _line_editing()
+    while True:
+        try:
+            line = input(PROMPT)
+        except EOFError:
+            print()  # Ctrl-D leaves the cursor after the prompt
+            return
+        if readline is not None and line.strip():
+            # Saved at every line, not at the end: the bot may be stopped (SIGTERM) while input() waits.
+            _save_history(readline)
+        yield line + "\n"
+
+
+def _line_editing() -> ModuleType | None:
+    """Load readline, so that input() edits lines, with the history of earlier runs; None where there is none."""
+    try:
+        import readline
+    except ImportError:  # Windows: input() reads lines without editing
+        return None
+    readline.set_history_length(HISTORY_LENGTH)
+    path = history_file()
+    if path.exists():
+        try:
+            readline.read_history_file(path)
+        except OSError as error:
+            logger.warning("could not read the console history %s: %s", path, error)
+    return readline
+
+
+def _save_history(readline: ModuleType) -> None:
+    path = history_file()
+    try:
+        readline.write_history_file(path)
+    except OSError as error:
+        logger.warning("could not save the console history %s: %s", path, error)
 
 
 def handle_line(core: Core, line: str) -> str | None:
@@ -41,14 +109,8 @@ def handle_line(core: Core, line: str) -> str | None:
 
 def run_console(core: Core, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
     """Read commands until end of input, printing each reply."""
-    interactive = stdin.isatty()
-    print(BANNER, file=stdout)
-    while True:
-        if interactive:
-            print("> ", end="", file=stdout, flush=True)
-        line = stdin.readline()
-        if not line:
-            return
+    print(BANNER, file=stdout, flush=True)
+    for line in typed_lines(stdin, stdout):
         answer = handle_line(core, line)
         if answer:
             print(answer + "\n", file=stdout, flush=True)
@@ -72,9 +134,13 @@ class ConsoleNotifier:
         return Outcome.sent()
 
 
-def _read_lines(stdin: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
-    for line in iter(stdin.readline, ""):
+def _read_lines(
+    lines: Iterator[str], loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None], answered: threading.Event
+) -> None:
+    for line in lines:
+        answered.clear()
         loop.call_soon_threadsafe(queue.put_nowait, line)
+        answered.wait()  # the next prompt comes after the answer, not in the middle of it
     loop.call_soon_threadsafe(queue.put_nowait, None)
 
 
@@ -88,17 +154,22 @@ async def serve_console(
     """
     print(BANNER, file=stdout, flush=True)
     queue: asyncio.Queue[str | None] = asyncio.Queue()
+    answered = threading.Event()
+    lines = typed_lines(stdin, stdout)
     # A daemon thread, not to_thread: a blocked readline must not hold up shut-down.
-    threading.Thread(target=_read_lines, args=(stdin, asyncio.get_running_loop(), queue), daemon=True).start()
+    threading.Thread(target=_read_lines, args=(lines, asyncio.get_running_loop(), queue, answered), daemon=True).start()
     while not stop.is_set():
         line = await queue.get()
         if line is None:
             if stdin.isatty():
                 stop.set()
             return
-        answer = await asyncio.to_thread(handle_line, core, line)
-        if answer:
-            print(answer + "\n", file=stdout, flush=True)
+        try:
+            answer = await asyncio.to_thread(handle_line, core, line)
+            if answer:
+                print(answer + "\n", file=stdout, flush=True)
+        finally:
+            answered.set()
 
 
 class ConsolePlatform:

@@ -18,12 +18,12 @@ from discord.app_commands import Choice
 from discord.utils import MISSING  # "not given": a follow-up of embeds only has no content
 
 from bot import i18n, messages
-from bot.commands import MUTATING, dispatch, known_models, photo, photo_too_large
-from bot.core import Core
-from bot.errors import PhotoBusy, PhotoTooLarge
+from bot.commands import MUTATING, dispatch, photo_refused, read_photo, too_many
+from bot.core import REMOVED_FROM_SERVER, Core
 from bot.events import Destination
 from bot.i18n import N_, P_, _
-from bot.photos import MAX_PHOTO_BYTES, PhotoReader
+from bot.photos import PhotoReader
+from bot.ratelimit import Admission
 from bot.replies import Reply
 from notifiers.discord_notifier import NO_MENTIONS, PLATFORM, InvalidRequestGuard
 from notifiers.discord_render import ALERT_BUTTON, BUTTON_PREFIX, buttons_view, reply_pages
@@ -52,6 +52,9 @@ SLASH_NAMES = [
     P_("slash command", "recent"),
     P_("slash command", "status"),
     P_("slash command", "language"),
+    P_("slash command", "settings"),
+    P_("slash command", "change"),
+    P_("slash command", "forget"),
     P_("slash command", "help"),
 ]
 
@@ -92,27 +95,18 @@ class DiscordHandlers:
 
     async def handle_image(self, interaction: discord.Interaction, image: discord.Attachment) -> None:
         """/check with a photo: read its barcode or the model numbers on the label, and answer."""
+        if not await self._admitted(interaction):
+            return
+        await interaction.response.defer(thinking=True)  # at once: "RecallBot is thinking...", while it is read
         with i18n.language(await self._language(interaction)):
+            dest = Destination(PLATFORM, str(interaction.channel_id or 0))
             if not (image.content_type or "").startswith("image/"):
-                await self._send(interaction, Reply(_(messages.PHOTO_NOT_IMAGE)), ephemeral=True)
-                return
-            if image.size > MAX_PHOTO_BYTES:
-                await self._send(interaction, Reply(photo_too_large(image.size)), ephemeral=True)
-                return
-            await interaction.response.defer(thinking=True)  # "RecallBot is thinking...", while the label is read
-            await self._send(interaction, await self._read_photo(interaction, image), ephemeral=False)
-
-    async def _read_photo(self, interaction: discord.Interaction, image: discord.Attachment) -> Reply:
-        data = await image.read()
-        models = await asyncio.to_thread(known_models, self.core)
-        dest = Destination(PLATFORM, str(interaction.channel_id or 0))
-        try:
-            result = await self.photos.read(dest.address, data, models)
-        except PhotoBusy as busy:
-            return Reply(_(messages.PHOTO_BUSY) if busy.own else _(messages.PHOTO_FULL))
-        except PhotoTooLarge as error:
-            return Reply(photo_too_large(error.size))
-        return await asyncio.to_thread(photo, self.core, dest, result)
+                reply = Reply(_(messages.PHOTO_NOT_IMAGE))
+            elif refused := photo_refused(self.photos, dest, image.size):
+                reply = refused
+            else:
+                reply = await read_photo(self.core, self.photos, dest, await image.read())
+            await self._send(interaction, reply, ephemeral=False)
 
     async def handle_help(self, interaction: discord.Interaction) -> None:
         """/help, in the words of Discord's slash commands and their options."""
@@ -169,19 +163,37 @@ class DiscordHandlers:
         dest = Destination(PLATFORM, str(interaction.channel_id or 0))
         return await asyncio.to_thread(self.core.language, dest, interaction.locale.value)
 
+    async def _admitted(self, interaction: discord.Interaction) -> bool:
+        """Tell whether the channel is within its command limit; the first command over it gets one sentence.
+
+        Any other is left unanswered (Discord shows the user that the command failed): ignoring costs nothing.
+        """
+        admission = self.core.admit(Destination(PLATFORM, str(interaction.channel_id or 0)))  # before any await
+        if admission is Admission.WARN:
+            with i18n.language(await self._language(interaction)):
+                await self._send(interaction, too_many(self.core), ephemeral=True)
+        return admission is Admission.ANSWER
+
     async def _answer(self, interaction: discord.Interaction, work: Callable[[], Reply], ephemeral: bool) -> None:
         """Answer once, in the channel's language: at once if the core is quick, else defer and follow up."""
-        with i18n.language(await self._language(interaction)):
-            await self._answer_in_language(interaction, work, ephemeral)
+        if not await self._admitted(interaction):  # every command and button is answered here, or in handle_image
+            return
+        # The language is looked up inside the timed work: a slow database must not use up the
+        # 3 seconds Discord gives before the answer is deferred.
+        dest = Destination(PLATFORM, str(interaction.channel_id or 0))
 
-    async def _answer_in_language(
-        self, interaction: discord.Interaction, work: Callable[[], Reply], ephemeral: bool
-    ) -> None:
-        task = asyncio.ensure_future(asyncio.to_thread(work))
+        def in_language() -> tuple[str, Reply]:
+            lang = self.core.language(dest, interaction.locale.value)
+            with i18n.language(lang):
+                return lang, work()
+
+        task = asyncio.ensure_future(asyncio.to_thread(in_language))
         done, _pending = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
         if not done:
             await interaction.response.defer(thinking=True, ephemeral=ephemeral)
-        await self._send(interaction, await task, ephemeral)
+        lang, reply = await task
+        with i18n.language(lang):
+            await self._send(interaction, reply, ephemeral)
 
     async def _send(self, interaction: discord.Interaction, reply: Reply, ephemeral: bool) -> None:
         """Send a reply's pages: as the answer, or as follow-ups once the answer was deferred."""
@@ -212,7 +224,11 @@ class DiscordHandlers:
         A command this version does not have (published by an older one), or a
         channel option that cannot be used here, gets a sentence saying so instead.
         """
-        with i18n.language(i18n.language_of(interaction.locale.value)):
+        try:
+            lang = await self._language(interaction)
+        except Exception:  # the failure being apologised for may be the database itself
+            lang = i18n.language_of(interaction.locale.value) or i18n.DEFAULT
+        with i18n.language(lang):
             text = self._error_text(interaction, error)
         try:
             if interaction.response.is_done():
@@ -330,11 +346,21 @@ def build_client(
     async def status(interaction: discord.Interaction) -> None:
         await handlers.handle_command(interaction, "status")
 
+    @tree.command(description=N_("Alerts as they come, or a daily digest; quiet hours"))
+    @app_commands.describe(change=N_("e.g. digest 9, quiet 22 7, quiet off, instant, zone Asia/Shanghai"))
+    async def settings(interaction: discord.Interaction, change: str | None = None) -> None:
+        await handlers.handle_command(interaction, "settings", change or "")
+
     @tree.command(description=N_("Answer in English or Chinese (中文), here and in alerts"))
     @app_commands.describe(language=N_("The language"))
     @app_commands.choices(language=LANGUAGE_CHOICES)
     async def language(interaction: discord.Interaction, language: Choice[str]) -> None:
         await handlers.handle_command(interaction, "language", language.value)
+
+    @tree.command(description=N_("Delete everything I keep about this channel (or DM); asks first"))
+    @app_commands.default_permissions(manage_guild=True)
+    async def forget(interaction: discord.Interaction) -> None:
+        await handlers.handle_command(interaction, "forget")
 
     @tree.command(name="help", description=N_("What I can do"))
     async def help_command(interaction: discord.Interaction) -> None:
@@ -354,7 +380,7 @@ def build_client(
 
     @client.event
     async def on_guild_remove(guild: discord.Guild) -> None:
-        reason = f"the bot was removed from the server {guild.name} ({guild.id})"
+        reason = f"{REMOVED_FROM_SERVER} {guild.name} ({guild.id})"  # the core deletes these channels later
         await asyncio.to_thread(handlers.set_server_channels, [c.id for c in guild.channels], reason)
 
     @client.event

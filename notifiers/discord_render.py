@@ -15,7 +15,16 @@ import discord
 from bot import messages
 from bot.events import Alert, EventKind
 from bot.i18n import _
-from bot.render import alert_fields, alert_title, event_fields, event_heading, match_notes, source_label
+from bot.render import (
+    alert_fields,
+    alert_title,
+    digest_fields,
+    event_fields,
+    event_heading,
+    labelled,
+    match_notes,
+    source_label,
+)
 from bot.replies import Button, Reply
 from bot.results import Match
 
@@ -57,7 +66,7 @@ def event_embed(match: Match, fields: list[tuple[str, str]] | None = None) -> di
     """
     event = match.event
     linked = bool(event.url)
-    description = "\n".join(f"**{label}{_(messages.COLON).rstrip()}** {value}" for label, value in match_notes(match))
+    description = "\n".join("**{}**{}".format(*labelled(label)) + value for label, value in match_notes(match))
     if event.kind is EventKind.SUSPENSION:
         description = f"{description}\n{_(messages.POTENTIALLY_AFFECTED)}".strip()
     title = trim(event_heading(event), TITLE_LIMIT, linked)
@@ -126,7 +135,22 @@ def reply_pages(reply: Reply) -> list[Page]:
 
 
 def alert_page(alert: Alert) -> Page:
-    """Render an alert as one message: its title, and the event's embed with why it came here."""
+    """Render an alert as one message: its title, and the event's embed with why it came here.
+
+    A digest is one message too: an embed per alert, up to Discord's ten, the rest named
+    in the text.
+    """
+    if alert.bundle:
+        shown, rest = alert.bundle[:EMBEDS_PER_MESSAGE], alert.bundle[EMBEDS_PER_MESSAGE:]
+        embeds = [event_embed(Match(a.event, messages.why(a.reasons)), digest_fields(a)) for a in shown]
+        while sum(len(e) for e in embeds) > EMBED_TOTAL_LIMIT and len(embeds) > 1:  # Discord counts all of them
+            rest = (alert.bundle[len(embeds) - 1], *rest)
+            embeds.pop()
+        content = alert_title(alert)
+        if rest:
+            names = "; ".join(f"{event_heading(a.event)} {a.event.url or ''}".strip() for a in rest)
+            content = trim(f"{content}\n{_(messages.DIGEST_MORE).format(count=len(rest), names=names)}", CONTENT_LIMIT)
+        return Page(content, embeds)
     why = messages.why(alert.reasons)
     return Page(alert_title(alert), [event_embed(Match(alert.event, why), alert_fields(alert))])
 

@@ -51,16 +51,16 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import i18n, messages
 from bot.app import StartupError
-from bot.commands import COMMANDS, MUTATING, dispatch, known_models, photo, photo_too_large
+from bot.commands import COMMANDS, MUTATING, dispatch, photo_refused, read_photo, too_many
 from bot.config import Config, TelegramConfig
 from bot.core import Core
 from bot.delivery import Limits, Outcome, OutcomeKind
-from bot.errors import PhotoBusy, PhotoTooLarge
 from bot.events import Alert, Destination
 from bot.i18n import N_, _
 from bot.leadership import Cadence, Leadership, hold
 from bot.pacing import Pacer
-from bot.photos import MAX_PHOTO_BYTES, PhotoReader
+from bot.photos import PhotoReader
+from bot.ratelimit import Admission
 from bot.replies import Button, Reply
 from notifiers.telegram_logs import quiet_ptb_logs, short_error
 from notifiers.telegram_render import alert_html, reply_html
@@ -211,6 +211,8 @@ MENU = [
     ("recent", N_("The latest recalls")),
     ("status", N_("How the checker is doing")),
     ("language", N_("Answer in English or Chinese (中文)")),
+    ("settings", N_("Alerts as they come, or a daily digest; quiet hours")),
+    ("forget", N_("Delete everything stored about this chat")),
     ("help", N_("What I can do")),
 ]
 # Telegram shows a menu by the user's language_code (ISO 639-1); one without a menu of its own gets the default.
@@ -263,6 +265,22 @@ class TelegramHandlers:
         guess = user.language_code if user else None
         return await asyncio.to_thread(self.core.language, self._destination(update), guess)
 
+    async def _admitted(self, update: Update) -> bool:
+        """Tell whether the chat is within its command limit; the first command over it gets one sentence."""
+        admission = self.core.admit(self._destination(update))  # before any await: counted in arrival order
+        if admission is Admission.WARN and update.effective_message is not None:
+            with i18n.language(await self._language(update)):
+                await send_reply(update.effective_message, too_many(self.core))
+        return admission is Admission.ANSWER
+
+    async def _apology_language(self, update: Update) -> str | None:
+        """Return the chat's language for an apology; the sender's app language if the database is the trouble."""
+        user = update.effective_user
+        try:
+            return await self._language(update)
+        except Exception:  # the failure being apologised for may be the database itself
+            return i18n.language_of(user.language_code if user else None)
+
     async def _run(self, update: Update, text: str) -> Reply:
         command = text.lstrip("/").split(maxsplit=1)[0].split("@")[0].lower() if text.strip() else ""
         if not await self._allowed(update, command):
@@ -272,7 +290,7 @@ class TelegramHandlers:
     async def handle_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any /command: parse, call the core, render, reply, in the chat's language."""
         message = update.effective_message
-        if message is None:
+        if message is None or not await self._admitted(update):
             return
         with i18n.language(await self._language(update)):
             await send_reply(message, await self._run(update, message.text or ""))
@@ -280,7 +298,7 @@ class TelegramHandlers:
     async def handle_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo of a label (or a picture sent as a file): read its barcode or model number, and answer."""
         message = update.effective_message
-        if message is None:
+        if message is None or not await self._admitted(update):
             return
         with i18n.language(await self._language(update)):
             await send_reply(message, await self._read_photo(update, message))
@@ -289,24 +307,17 @@ class TelegramHandlers:
         picture = message.photo[-1] if message.photo else message.document  # the last size is the largest
         if picture is None:
             return Reply(_(messages.PHOTO_NOT_IMAGE))
-        if (picture.file_size or 0) > MAX_PHOTO_BYTES:  # getFile would refuse it
-            return Reply(photo_too_large(picture.file_size or 0))
+        dest = self._destination(update)
+        if refused := photo_refused(self.photos, dest, picture.file_size or 0):  # before getFile and the download
+            return refused
         await message.chat.send_action(ChatAction.TYPING)  # "reading the label...", at once
         data = bytes(await (await picture.get_file()).download_as_bytearray())
-        models = await asyncio.to_thread(known_models, self.core)
-        dest = self._destination(update)
-        try:
-            result = await self.photos.read(dest.address, data, models)
-        except PhotoBusy as busy:
-            return Reply(_(messages.PHOTO_BUSY) if busy.own else _(messages.PHOTO_FULL))
-        except PhotoTooLarge as error:
-            return Reply(photo_too_large(error.size))
-        return await asyncio.to_thread(photo, self.core, dest, result)
+        return await read_photo(self.core, self.photos, dest, data)
 
     async def handle_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button under a reply or an alert: run its command and answer the press."""
         query = update.callback_query
-        if query is None:
+        if query is None or not await self._admitted(update):
             return
         with i18n.language(await self._language(update)):
             reply = await self._run(update, "/" + (query.data or "help"))
@@ -342,8 +353,7 @@ class TelegramHandlers:
         logger.error("Telegram update failed", exc_info=context.error)
         if isinstance(update, Update) and update.effective_message is not None:
             try:
-                user = update.effective_user
-                with i18n.language(i18n.language_of(user.language_code if user else None)):
+                with i18n.language(await self._apology_language(update)):
                     apology = _(messages.INTERNAL_ERROR)
                 await update.effective_message.reply_text(apology, do_quote=False)
             except TelegramError:

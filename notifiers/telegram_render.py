@@ -12,7 +12,16 @@ from html import escape as _escape
 from bot import messages
 from bot.events import Alert, EventKind
 from bot.i18n import _
-from bot.render import alert_fields, alert_title, event_fields, event_heading, match_notes, source_label
+from bot.render import (
+    alert_fields,
+    alert_title,
+    digest_fields,
+    event_fields,
+    event_heading,
+    labelled,
+    match_notes,
+    source_label,
+)
 from bot.replies import Reply
 from bot.results import Match
 
@@ -30,10 +39,10 @@ _PIECE = 800  # plain characters per piece of an over-long line: escaped, still 
 def _line(label: str, value: str, *, italic: bool = False) -> list[str]:
     """Return a "label: value" line, cut into pieces if the value alone would pass the limit."""
     pieces = [value[i : i + _PIECE] for i in range(0, len(value), _PIECE)] or [""]
-    colon = _(messages.COLON)  # ": ", or the full-width "：" that needs no space after it
+    head, space = labelled(label)  # "Date:" and a space, or "日期：" and none
     if italic:
-        return [f"<i>{escape(label)}{colon}{escape(pieces[0])}</i>"] + [f"<i>{escape(p)}</i>" for p in pieces[1:]]
-    head = f"<b>{escape(label + colon.rstrip())}</b>{colon[len(colon.rstrip()) :]}{escape(pieces[0])}"
+        return [f"<i>{escape(head)}{space}{escape(pieces[0])}</i>"] + [f"<i>{escape(p)}</i>" for p in pieces[1:]]
+    head = f"<b>{escape(head)}</b>{space}{escape(pieces[0])}"
     return [head] + [escape(piece) for piece in pieces[1:]]
 
 
@@ -83,7 +92,12 @@ def reply_html(reply: Reply) -> list[str]:
 
 
 def alert_html(alert: Alert) -> list[str]:
-    """Render an alert as one or more HTML messages."""
+    """Render an alert (or a digest of several) as one or more HTML messages."""
+    if alert.bundle:
+        lines = [f"<b>{escape(alert_title(alert))}</b>"]
+        for each in alert.bundle:
+            lines += ["", *event_lines(Match(each.event, messages.why(each.reasons)), fields=digest_fields(each))]
+        return split(lines)
     why = messages.why(alert.reasons)
     card = event_lines(Match(alert.event, why), fields=alert_fields(alert))
     return split([f"<b>{escape(alert_title(alert))}</b>", "", *card])

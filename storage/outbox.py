@@ -15,15 +15,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, Text, and_, delete, exists, func, literal, or_, update
+from sqlalchemy import ColumnElement, Exists, Row, Text, and_, delete, exists, func, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.events import Alert, Change, Destination, Event, Reason
+from bot.schedule import Schedule
 from storage.repo import get_events, upsert_insert
 from storage.tables import DeliveryRow, DestinationRow, InstanceRow, SubscriptionRow, table_of
 
@@ -51,7 +53,9 @@ class AlertKey:
 
     def reason_parts(self) -> tuple[str, str]:
         """Return what comes before and after the subscription's label in its stored reason line."""
-        before, _, after = Reason(self.key_type, "\0", self.supplier, self.brand).line().partition("\0")
+        # Names from source data could hold a tab, the field separator of a stored reason.
+        supplier, brand = self.supplier.replace("\t", " "), self.brand.replace("\t", " ")
+        before, _, after = Reason(self.key_type, "\0", supplier, brand).line().partition("\0")
         return before, after
 
 
@@ -62,6 +66,8 @@ class Claim:
     alert: Alert
     attempts: int
     owner: str  # the claimer's token (its instance id): only it may settle the claim
+    schedule: Schedule = field(default_factory=Schedule)  # the destination's digest and quiet hours
+    digest: bool = False  # held for the destination's digest, now due with it
 
     @property
     def id(self) -> int:
@@ -214,9 +220,14 @@ def claim_due(
 
 def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
     t, d = table_of(DeliveryRow).c, table_of(DestinationRow).c
-    # The language is read at send time: a chat that switched after the alert was queued gets the new one.
+    # The language and schedule are read at send time: a chat that changed them after the alert was
+    # queued gets the new ones.
+    schedule = (d.alert_mode, d.digest_hour, d.time_zone, d.quiet_from, d.quiet_to)
     rows = session.execute(
-        sa_select(t.id, t.platform, t.address, t.reasons, t.is_update, t.attempts, t.event_id, t.changes, d.language)
+        sa_select(
+            t.id, t.platform, t.address, t.reasons, t.is_update, t.attempts, t.event_id, t.changes, t.digest, d.language
+        )
+        .add_columns(*schedule)
         .select_from(
             table_of(DeliveryRow).outerjoin(
                 table_of(DestinationRow), and_(d.platform == t.platform, d.address == t.address)
@@ -240,9 +251,88 @@ def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
             ),
             attempts=row.attempts,
             owner=owner,
+            schedule=_schedule(row),
+            digest=row.digest,
         )
         for row in rows
     ]
+
+
+def _schedule(row: Row[Any]) -> Schedule:
+    """Return a destination's schedule from its row's columns (a destination never configured has none)."""
+    if row.alert_mode is None:
+        return Schedule()
+    return Schedule(row.alert_mode, row.digest_hour, row.time_zone, row.quiet_from, row.quiet_to)
+
+
+HELD_FOR_DIGEST, HELD_FOR_QUIET = "held for the digest", "held for quiet hours"
+
+
+def hold(session: Session, claim: Claim, until: datetime, digest: bool) -> bool:
+    """Put a claimed alert back, unsent and uncounted, until the chat's digest or the end of its quiet hours."""
+    statement = update(DeliveryRow).where(
+        col(DeliveryRow.id) == claim.id, col(DeliveryRow.claimed_by) == claim.owner, col(DeliveryRow.status) == PENDING
+    )
+    values = {"next_attempt_at": until, "digest": digest, "claimed_until": None, "claimed_by": None}
+    return (
+        session.exec(statement.values(last_error=HELD_FOR_DIGEST if digest else HELD_FOR_QUIET, **values)).rowcount > 0
+    )
+
+
+def claim_digest(
+    session: Session, dest: Destination, now: datetime, lease: timedelta, owner: str, dead_after: timedelta
+) -> list[Claim]:
+    """Claim every due alert that waits for a destination's digest, so that one message carries them all."""
+    due = (
+        select(DeliveryRow.id)
+        .where(
+            DeliveryRow.status == PENDING,
+            DeliveryRow.platform == dest.platform,
+            DeliveryRow.address == dest.address,
+            col(DeliveryRow.digest).is_(True),
+            DeliveryRow.next_attempt_at <= now,
+            _claimable(now, dead_after),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    ids = [row_id for row_id in session.exec(due) if row_id is not None]
+    if not ids:
+        return []
+    session.execute(
+        update(DeliveryRow).where(col(DeliveryRow.id).in_(ids)).values(claimed_until=now + lease, claimed_by=owner)
+    )
+    return _read_claims(session, ids, owner)
+
+
+def schedule_of(session: Session, dest: Destination) -> Schedule:
+    """Return a destination's delivery settings (the defaults if it has none)."""
+    row = session.get(DestinationRow, (dest.platform, dest.address))
+    if row is None:
+        return Schedule()
+    return Schedule(row.alert_mode, row.digest_hour, row.time_zone, row.quiet_from, row.quiet_to)
+
+
+def set_schedule(session: Session, dest: Destination, schedule: Schedule, now: datetime) -> int:
+    """Store a destination's delivery settings and release the alerts held under the old ones; return how many."""
+    values = {
+        "alert_mode": schedule.mode,
+        "digest_hour": schedule.digest_hour,
+        "time_zone": schedule.time_zone,
+        "quiet_from": schedule.quiet_from,
+        "quiet_to": schedule.quiet_to,
+    }
+    insert = upsert_insert(session, table_of(DestinationRow)).values(
+        platform=dest.platform, address=dest.address, **values
+    )
+    session.execute(insert.on_conflict_do_update(index_elements=["platform", "address"], set_=values))
+    # What waited for the old digest or quiet hours is looked at again now, under the new settings.
+    released = update(DeliveryRow).where(
+        col(DeliveryRow.platform) == dest.platform,
+        col(DeliveryRow.address) == dest.address,
+        col(DeliveryRow.status) == PENDING,
+        col(DeliveryRow.last_error).in_([HELD_FOR_DIGEST, HELD_FOR_QUIET]),
+    )
+    return session.exec(released.values(next_attempt_at=now, digest=False)).rowcount
 
 
 def renew_claims(session: Session, owner: str, ids: Sequence[int], now: datetime, lease: timedelta) -> int:

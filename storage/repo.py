@@ -8,14 +8,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import Result, Table, bindparam, delete, func, insert, tuple_
+from sqlalchemy import ColumnElement, Result, Table, and_, bindparam, delete, func, insert, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.events import Destination, Event
 from storage.search import index_events, unindex_events
-from storage.tables import BrandAliasRow, CheckPageRow, EventKeyRow, EventRow, MetaRow, SubscriptionRow, table_of
+from storage.tables import (
+    BrandAliasRow,
+    CheckPageRow,
+    DeliveryRow,
+    DestinationRow,
+    EventKeyRow,
+    EventRow,
+    MetaRow,
+    SubscriptionRow,
+    table_of,
+)
 
 _CHUNK = 500  # rows per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -293,3 +303,65 @@ def save_page(session: Session, dest: Destination, query: str, shown: int, now: 
 def last_page(session: Session, dest: Destination) -> CheckPageRow | None:
     """Return a destination's last /check, or None."""
     return session.get(CheckPageRow, (dest.platform, dest.address))
+
+
+@dataclass(frozen=True)
+class StoredAbout:
+    """How many rows are stored about one destination, by what they are."""
+
+    subscriptions: int = 0
+    pending: int = 0  # alerts waiting to be sent
+    sent: int = 0  # alerts sent, failed or dropped: the history of what it was alerted of
+    other: int = 0  # its settings and pause state, its /more page, and rows of any other table
+
+    @property
+    def total(self) -> int:
+        return self.subscriptions + self.pending + self.sent + self.other
+
+
+def destination_tables() -> list[Table]:
+    """Return every table that holds rows about a destination: those with a platform and an address column.
+
+    Found, not listed: a table added later (a chat's settings) is forgotten with the rest.
+    """
+    return [t for t in SQLModel.metadata.sorted_tables if {"platform", "address"} <= set(t.c.keys())]
+
+
+def _rows_about(table: Table, dest: Destination) -> list[tuple[str, ColumnElement[bool]]]:
+    """Return what a destination's rows of ``table`` count as, each with its condition."""
+    mine = and_(table.c.platform == dest.platform, table.c.address == dest.address)
+    if table.name == table_of(SubscriptionRow).name:
+        return [("subscriptions", mine)]
+    if table.name == table_of(DeliveryRow).name:
+        pending = table.c.status == "pending"  # outbox.PENDING (the outbox imports this module)
+        return [("pending", and_(mine, pending)), ("sent", and_(mine, ~pending))]
+    return [("other", mine)]
+
+
+def stored_about(session: Session, dest: Destination) -> StoredAbout:
+    """Count what is stored about a destination, in every table that holds rows about one."""
+    counts = dict.fromkeys(("subscriptions", "pending", "sent", "other"), 0)
+    for table in destination_tables():
+        for kind, condition in _rows_about(table, dest):
+            counts[kind] += session.execute(sa_select(func.count()).select_from(table).where(condition)).scalar_one()
+    return StoredAbout(**counts)
+
+
+def forget_destination(session: Session, dest: Destination) -> StoredAbout:
+    """Delete every row stored about a destination, in every table that holds them; return what was deleted."""
+    session.flush()  # the deletes below bypass the ORM: write its pending changes first
+    counts = dict.fromkeys(("subscriptions", "pending", "sent", "other"), 0)
+    for table in reversed(destination_tables()):  # rows that refer to others go first
+        for kind, condition in _rows_about(table, dest):
+            counts[kind] += session.exec(delete(table).where(condition)).rowcount
+    return StoredAbout(**counts)
+
+
+def paused_before(session: Session, reason_prefix: str, before: datetime) -> list[Destination]:
+    """Return the destinations paused at or before ``before`` with a reason that starts with ``reason_prefix``."""
+    query = select(DestinationRow.platform, DestinationRow.address).where(
+        col(DestinationRow.paused_at).is_not(None),
+        col(DestinationRow.paused_at) <= before,
+        col(DestinationRow.paused_reason).startswith(reason_prefix, autoescape=True),
+    )
+    return [Destination(platform, address) for platform, address in session.exec(query)]

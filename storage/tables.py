@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Column, Index, String, Table, Text, UniqueConstraint, inspect
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 # A destination's address is the platform's own text for it: a chat id, a room id, an e-mail.
@@ -95,6 +96,12 @@ class DestinationRow(SQLModel, table=True):
     paused_at: datetime | None = None
     paused_reason: str | None = Field(default=None, sa_column=Column(Text))
     language: str | None = Field(default=None, max_length=16)  # chosen with /language; None: the platform's guess
+    # When alerts go out (/settings): as they come, or a daily digest; quiet hours in local time.
+    alert_mode: str = Field(default="instant", max_length=12, sa_column_kwargs={"server_default": "instant"})
+    digest_hour: int = Field(default=9, sa_column_kwargs={"server_default": "9"})
+    time_zone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
+    quiet_from: int | None = None
+    quiet_to: int | None = None
 
 
 class DeliveryRow(SQLModel, table=True):
@@ -122,6 +129,7 @@ class DeliveryRow(SQLModel, table=True):
     created_at: datetime
     sent_at: datetime | None = None
     changes: str | None = Field(default=None, sa_column=Column(Text))  # what an update changed, as JSON
+    digest: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})  # waits for the digest
 
 
 class InstanceRow(SQLModel, table=True):

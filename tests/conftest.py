@@ -47,9 +47,11 @@ def clean_env(**values: str) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def english_terminal(monkeypatch):
-    """Tests read English answers: a developer's LANG=zh_CN.UTF-8 must not make the console answer in Chinese."""
+def english_terminal(monkeypatch, tmp_path_factory):
+    """Tests read English answers (a developer's LANG=zh_CN.UTF-8 must not make the console answer in
+    Chinese), and each test has a data directory of its own: the default database lives there."""
     monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
 
 
 async def start_recallbot(

@@ -301,6 +301,9 @@ async def test_status_shows_sources_and_queue(tcore, clock, api, cpsc):
     api.fault = "timeout"
     clock.advance(minutes=15)
     await checker(tcore, cpsc).run_pass()
+    with tcore.session(write=True) as session:  # an instance is running: the next check is planned
+        outbox.heartbeat(session, "instance-1", clock(), stale_after=timedelta(seconds=15))
+        session.commit()
     text = dispatch(tcore, Destination("t", 1), "/status").text
     assert "last check Oct 15, 2025 12:15 UTC, next check Oct 15, 2025 12:30 UTC" in text
     assert "Alerts waiting to be sent: 0." in text

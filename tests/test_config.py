@@ -16,9 +16,10 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_defaults_with_no_file_and_no_environment():
+def test_defaults_with_no_file_and_no_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # the database is in the user's data directory, not the cwd
     config = load_config(None, environ={})
-    assert config.storage.url == "sqlite:///recallbot.db"
+    assert config.storage.url == f"sqlite:///{tmp_path.as_posix()}/recallbot/recallbot.db"
     assert (config.checker.interval_seconds, config.checker.max_age_days) == (900, 90)
     assert config.telegram.api_base_url == "https://api.telegram.org/bot"
     assert config.telegram.token is None and config.discord.token is None

@@ -261,11 +261,13 @@ async def test_commands_are_synced_to_the_test_server_only_when_changed(server, 
     commands = {c["name"]: c for c in puts[0].body}
     assert sorted(commands) == [
         "check",
+        "forget",
         "help",
         "language",
         "more",
         "recent",
         "serial",
+        "settings",
         "status",
         "subscribe",
         "subscriptions",
@@ -274,8 +276,9 @@ async def test_commands_are_synced_to_the_test_server_only_when_changed(server, 
     check = commands["check"]
     assert check["name_localizations"] == {"zh-CN": "查询", "zh-TW": "查询"}
     assert check["description_localizations"]["zh-CN"].startswith("某个型号、产品、品牌或电芯供应商是否出现在召回中")
-    [model] = check["options"]
-    assert model["name_localizations"]["zh-CN"] == "型号"
+    model, image = check["options"]
+    assert (model["required"], image["required"], image["type"]) == (False, False, 11)  # 11: an attachment
+    assert (model["name_localizations"]["zh-CN"], image["name_localizations"]["zh-CN"]) == ("型号", "图片")
     assert model["description_localizations"]["zh-CN"] == "产品上印的型号，或品牌、供应商名称"
     for command in commands.values():  # every name and description has its Chinese
         for part in [command, *command.get("options", [])]:
@@ -411,7 +414,7 @@ async def test_sync_commands_publishes_globally_once(tmp_path, server):
     assert outputs[1].startswith("Slash commands unchanged since the last publish")
     puts = [r.path for r in server.requests if r.method == "PUT"]
     assert puts == [f"/applications/{fake_discord.APP_ID}/commands"]
-    assert len(server.commands["global"]) == 10  # /more and /serial came with the answers work, /language with i18n
+    assert len(server.commands["global"]) == 12  # /more, /serial (answers); /language (i18n); /forget, /settings
     assert server.identifies == 0  # REST only: no gateway login spent
 
 
@@ -483,9 +486,9 @@ async def test_a_chinese_discord_app_gets_chinese_answers_and_an_english_one_eng
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["日期"] == "2025年6月16日"
     assert fields["公告内容"] == "按来源发布的英文原文引用"
-    assert embed["description"] == "**匹配依据：** 本公告写明了型号 PAC20-272"
+    assert embed["description"] == "**匹配依据：**本公告写明了型号 PAC20-272"
     labels = [b["label"] for row in data["components"] for b in row["components"]]
-    assert labels == ["关注这个型号", "关注这个品牌"]
+    assert labels == ["订阅这个型号", "订阅这个品牌"]
     taiwan = await server.answer(await server.slash("check", {"model": "PAC20-272"}, user=MEMBER, locale="zh-TW"))
     assert taiwan["data"]["content"] == "是：1 份公告写明了 PAC20-272。"  # Simplified for now
     english = await server.answer(await server.slash("check", {"model": "PAC20-272"}, user=MEMBER, locale="en-GB"))
@@ -503,8 +506,8 @@ async def test_a_channel_language_switch_reaches_an_alert_already_queued(server,
     [alert] = server.messages[ALERTS]
     assert alert["content"] == "新召回"
     [embed] = alert["embeds"]
-    assert embed["description"] == "**匹配依据：** 你关注了型号 A1263"
-    assert alert["components"][0]["components"][0]["label"] == "取消关注"
+    assert embed["description"] == "**匹配依据：**你订阅了型号 A1263"
+    assert alert["components"][0]["components"][0]["label"] == "取消订阅"
 
 
 async def test_the_language_command_is_for_server_managers_and_answers_in_the_new_language(
@@ -513,7 +516,7 @@ async def test_the_language_command_is_for_server_managers_and_answers_in_the_ne
     refused = await server.answer(await server.slash("language", {"language": "zh"}, user=MEMBER, permissions=0))
     assert refused["data"]["content"] == messages.SERVER_MANAGE_ONLY
     answer = await server.answer(await server.slash("language", {"language": "zh"}))
-    assert answer["data"]["content"] == "好的：本聊天今后的回答和提醒都使用中文，包括已在等待发送的提醒。"
+    assert answer["data"]["content"] == "好的，本聊天今后的回答和提醒都使用简体中文，包括已在等待发送的提醒。"
     assert core.language(Destination("discord", GENERAL)) == "zh_Hans"
     check = await server.answer(await server.slash("check", {"model": "PAC20-272"}, user=MEMBER))  # an en-US app
     assert check["data"]["content"] == "是：1 份公告写明了 PAC20-272。"

@@ -23,7 +23,7 @@ from bot.sources.curated import parse_curated
 from notifiers.console import handle_line
 from storage import outbox
 from storage.db import alembic_config
-from tests.conftest import core_with_alerts
+from tests.conftest import core_with_alerts, follows
 
 ROOT = Path(__file__).parent.parent
 PO = ROOT / "bot" / "locale" / "zh_Hans" / "LC_MESSAGES" / "recallbot.po"
@@ -101,7 +101,7 @@ def test_a_chinese_check_answers_in_chinese_and_quotes_the_notice_as_published(c
     with i18n.language("zh_Hans"):
         reply = dispatch(core, CHAT, "/check PAC20-272")
         assert reply.text == "是：1 份公告写明了 PAC20-272。"
-        assert [b.label for b in reply.buttons] == ["关注这个型号", "关注这个品牌"]
+        assert [b.label for b in reply.buttons] == ["订阅这个型号", "订阅这个品牌"]
 
 
 def test_a_chinese_no_names_the_data_and_its_age_with_chinese_dates(core):
@@ -127,7 +127,7 @@ def test_a_chinese_brand_name_finds_the_brand(core):
 def test_chinese_type_words_subscribe_and_the_chat_keeps_the_language_it_was_answered_in(core):
     with i18n.language("zh_Hans"):
         reply = dispatch(core, CHAT, "/subscribe 品牌 小米")
-    assert reply.text.startswith("好的：本聊天已关注品牌 Xiaomi。")
+    assert reply.text.startswith("好的，本聊天已订阅品牌 Xiaomi。")
     with core.session() as session:
         assert outbox.language_of(session, CHAT) == "zh_Hans"
     assert core.language(CHAT, guess="en-US") == "zh_Hans"  # the choice beats the next sender's app language
@@ -138,11 +138,14 @@ def test_language_command_switches_and_without_a_choice_offers_buttons(core):
     assert usage.text.startswith("This chat is answered in English.")
     assert [(b.label, b.command) for b in usage.buttons] == [("Simplified Chinese", "language zh_Hans")]
     assert (
-        dispatch(core, CHAT, "/language zh").text == "好的：本聊天今后的回答和提醒都使用中文，包括已在等待发送的提醒。"
+        dispatch(core, CHAT, "/language zh").text
+        == "好的，本聊天今后的回答和提醒都使用简体中文，包括已在等待发送的提醒。"
     )
     assert core.language(CHAT) == "zh_Hans"
     with i18n.language(core.language(CHAT)):
-        assert dispatch(core, CHAT, "/language English").text.startswith("Done: this chat is now answered")
+        assert dispatch(core, CHAT, "/language English").text.startswith(
+            "Done: this chat is now answered and alerted in English"
+        )
     assert core.language(CHAT) == "en"
 
 
@@ -162,7 +165,7 @@ def test_an_alert_queued_in_english_is_sent_in_the_language_chosen_since(engine,
     with i18n.language(claim.alert.language):
         card = render_alert(claim.alert)
     assert card.startswith("新召回\n\n召回：")
-    assert "匹配依据：你关注了品牌 Anker" in card
+    assert "匹配依据：你订阅了品牌 Anker" in card
     assert "日期：2025年6月12日" in card
     assert "公告内容：按来源发布的英文原文引用" in card
     assert "New recall" not in card
@@ -175,7 +178,7 @@ def test_reasons_are_worded_from_data_in_each_language():
     )
     with i18n.language("zh_Hans"):
         assert messages.why((Reason("brand", "Xiaomi", "APEX (Wuxi)"), Reason("supplier", "APEX"))) == (
-            "你关注了品牌 Xiaomi，它被列为 APEX (Wuxi) 的客户（可能受影响）；你关注了供应商 APEX"
+            "你订阅了品牌 Xiaomi，它被列为 APEX (Wuxi) 的客户（可能受影响）；你订阅了供应商 APEX"
         )
 
 
@@ -265,3 +268,35 @@ def test_the_console_answers_in_the_terminals_language_until_one_is_chosen(core,
     assert handle_line(core, "PAC20-272").startswith("是：1 份公告写明了 PAC20-272。")
     handle_line(core, "/language en")
     assert handle_line(core, "PAC20-272").startswith("Yes: PAC20-272 is named in 1 notice.")
+
+
+def test_a_missing_compiled_catalog_is_compiled_from_the_po_file(tmp_path, monkeypatch):
+    locale = tmp_path / "zh_Hans" / "LC_MESSAGES"
+    locale.mkdir(parents=True)
+    (locale / "recallbot.po").write_bytes(PO.read_bytes())  # and no .mo beside it
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.translations.cache_clear()
+    try:
+        with i18n.language("zh_Hans"):
+            assert i18n._(messages.LABEL_DATE) == "日期"
+            assert messages.recalls(3) == "3 条召回"
+    finally:
+        i18n.translations.cache_clear()
+
+
+def test_a_reason_worded_by_an_older_instance_after_the_migration_is_shown_as_worded():
+    assert messages.why((Reason.parse("you follow brand Anker"),)) == "you follow brand Anker"
+
+
+@pytest.mark.parametrize("typed", ["/subscribe 品牌小米", "/subscribe 品牌：小米", "/subscribe 品牌 小米"])
+def test_chinese_type_words_need_no_space(core, typed):
+    dispatch(core, CHAT, typed)
+    assert follows(core, "telegram", int(CHAT.address)) == [("brand", "xiaomi")]
+
+
+def test_models_listed_with_a_chinese_enumeration_comma_are_each_checked(core):
+    with i18n.language("zh_Hans"):
+        reply = dispatch(core, CHAT, "/check A1263、PAC20-272")
+    assert reply.text.startswith("是：")
+    assert {model for model, _ in reply.check.models_named} == {"A1263", "PAC20-272"}
+    assert "; " not in reply.text and "。 " not in reply.text  # Chinese punctuation joins the parts

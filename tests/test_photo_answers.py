@@ -125,14 +125,14 @@ async def test_telegram_an_unrelated_label_says_nothing_matched_in_chinese_for_a
 async def test_telegram_a_file_over_twenty_megabytes_is_refused_without_a_download(bot_api, telegram):
     bot_api.push_photo(7, b"not read", as_file=True, size=25 * 1024 * 1024)
     await eventually(lambda: bot_api.sent(7))
-    assert bot_api.sent(7)[0]["text"] == messages.PHOTO_TOO_LARGE.format(size="25", limit=20)
+    assert bot_api.sent(7)[0]["text"] == messages.PHOTO_TOO_LARGE.format(size="25.0", limit=20)
     assert bot_api.downloads == []
 
 
-async def test_telegram_a_picture_that_is_not_an_image_gets_tips_not_a_traceback(bot_api, telegram):
+async def test_telegram_a_picture_that_cannot_be_opened_gets_a_sentence_not_a_traceback(bot_api, telegram):
     bot_api.push_photo(8, b"\x00garbage, not a JPEG")
     await eventually(lambda: bot_api.sent(8), timeout=30)
-    assert bot_api.sent(8)[0]["text"] in (messages.PHOTO_NOTHING, messages.PHOTO_NO_OCR)
+    assert bot_api.sent(8)[0]["text"] == messages.PHOTO_UNREADABLE
 
 
 # --- Discord ----------------------------------------------------------------------
@@ -168,8 +168,9 @@ async def test_discord_a_label_leads_through_the_confirm_button_to_the_recall(se
 
 async def test_discord_an_attachment_that_is_not_a_picture_gets_a_sentence(server, discord_bot_running):  # noqa: F811
     interaction = await server.slash("check", {}, image=b"%PDF-1.4", content_type="application/pdf")
-    answer = await server.answer(interaction)
-    assert answer["data"]["content"] == messages.PHOTO_NOT_IMAGE
+    assert (await server.answer(interaction))["type"] == 5  # deferred at once, then answered
+    [answer] = await server.followed_up(interaction)
+    assert answer["content"] == messages.PHOTO_NOT_IMAGE
 
 
 async def test_discord_check_without_a_model_or_an_image_gets_the_usage_sentence(server, discord_bot_running):  # noqa: F811
@@ -188,3 +189,13 @@ def test_a_barcode_typed_by_hand_answers_from_the_eu_notice_that_lists_it(core, 
     reply = dispatch(core, CHAT, f"/check {typed}")
     assert reply.text.startswith("Yes: barcode 5060138820289 is listed in 1 notice, for model 73281.")
     assert [m.event.id for m in reply.matches] == ["eu-SR/02546/26"]
+
+
+def test_a_barcode_no_notice_lists_sends_the_owner_to_the_model_number(core):
+    reply = photo(core, CHAT, PhotoResult(barcodes=("04006381333931",)))
+    assert reply.text.startswith("No recall or supplier suspension I know of matches 4006381333931.")
+    assert reply.text.endswith(messages.PHOTO_BARCODE_UNLISTED)
+
+
+def test_a_picture_that_cannot_be_opened_says_so(core):
+    assert photo(core, CHAT, PhotoResult(opened=False)).text == messages.PHOTO_UNREADABLE

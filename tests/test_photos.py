@@ -164,7 +164,7 @@ def test_a_barcode_photographed_at_an_angle_is_read(angle):
     ids=["empty", "text", "truncated", "bomb", "huge"],
 )
 def test_bytes_that_are_no_usable_image_give_an_empty_result(data, known):
-    assert (read_barcodes(data), read_label(data, known)) == ([], PhotoResult())
+    assert (read_barcodes(data), read_label(data, known)) == ([], PhotoResult(opened=False))
 
 
 def test_an_image_too_thin_to_hold_a_label_gives_an_empty_result(known):

@@ -65,6 +65,7 @@ def test_a_restart_keeps_what_the_live_feed_wrote_and_a_newer_snapshot_updates_i
     newer = [dataclasses.replace(bundled[i], remedy=f"snapshot 2: {i}") for i in (live_id, other_id)]
     shipped = dataset.bundled_events()
     monkeypatch.setattr(dataset, "bundled_events", lambda: shipped | {dataset.SNAPSHOT_ORIGIN: (newer, [])})
+    monkeypatch.setattr(dataset, "bundled_digest", lambda: "the files of a newer release")
     with core.session(write=True) as session:
         report = load_bundled(session, NOW + timedelta(days=2))
         session.commit()
@@ -72,6 +73,19 @@ def test_a_restart_keeps_what_the_live_feed_wrote_and_a_newer_snapshot_updates_i
         stored = repo.get_events(session, [live_id, other_id])
     assert [new.id for _, new in report.updated] == [other_id]
     assert (stored[live_id].remedy, stored[other_id].remedy) == (live.remedy, f"snapshot 2: {other_id}")
+
+
+def test_a_start_with_the_same_bundled_files_and_parsers_does_not_parse_them_again(engine, monkeypatch):
+    core = Core(engine)
+    with core.session(write=True) as session:
+        assert len(load_bundled(session, NOW).new) > 500
+        session.commit()
+    parsed = []
+    monkeypatch.setattr(dataset, "bundled_events", lambda: parsed.append(1) or {})
+    with core.session(write=True) as session:
+        load_bundled(session, NOW + timedelta(days=1))
+        session.commit()
+    assert parsed == []
 
 
 def test_instances_starting_together_on_postgresql_migrate_and_load_once(request, tmp_path):

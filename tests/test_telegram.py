@@ -53,7 +53,19 @@ async def telegram(api, core):
 async def test_start_up_registers_the_command_menu_in_english_and_in_chinese(api, telegram):
     menus = {c.params.get("language_code"): c.params["commands"] for c in api.calls if c.method == "setMyCommands"}
     assert set(menus) == {None, "zh"}
-    names = ["check", "more", "subscribe", "unsubscribe", "subscriptions", "recent", "status", "language", "help"]
+    names = [
+        "check",
+        "more",
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "recent",
+        "status",
+        "language",
+        "settings",
+        "forget",
+        "help",
+    ]
     assert [c["command"] for c in menus[None]] == names
     assert [c["command"] for c in menus["zh"]] == names
     assert menus[None][0]["description"] == "Is a model, product or brand recalled? /check PAC20-272"
@@ -323,7 +335,7 @@ async def test_a_chinese_app_gets_chinese_answers_and_buttons_and_an_english_one
     assert chinese["text"].startswith("是：1 份公告写明了 PAC20-272。")
     assert "<b>召回：Romoss PAC20-272 power bank</b>" in chinese["text"]
     assert "<b>日期：</b>2025年6月16日" in chinese["text"]
-    assert [row[0]["text"] for row in chinese["reply_markup"]["inline_keyboard"]] == ["关注这个型号", "关注这个品牌"]
+    assert [row[0]["text"] for row in chinese["reply_markup"]["inline_keyboard"]] == ["订阅这个型号", "订阅这个品牌"]
     assert english["text"].startswith("Yes: PAC20-272 is named in 1 notice.")
     assert "<b>Date:</b> Jun 16, 2025" in english["text"]
 
@@ -333,12 +345,12 @@ async def test_a_language_switch_reaches_an_alert_already_queued(api, telegram, 
     assert subscribe_and_queue(core, slice_event("25338"), [chat], "model", "A1263", "A1263", core.clock()) == 1
     api.push_message(21, "/language zh")  # an English app: the choice, not the app, decides
     await eventually(lambda: api.sent(21))
-    assert api.sent(21)[0]["text"] == "好的：本聊天今后的回答和提醒都使用中文，包括已在等待发送的提醒。"
+    assert api.sent(21)[0]["text"] == "好的，本聊天今后的回答和提醒都使用简体中文，包括已在等待发送的提醒。"
     await DeliveryWorker(core, {"telegram": telegram}).drain()
     alert = api.sent(21)[1]
     assert alert["text"].startswith("<b>新召回</b>")
-    assert "<i>匹配依据：你关注了型号 A1263</i>" in alert["text"]
-    assert alert["reply_markup"]["inline_keyboard"][0][0] == {"text": "取消关注", "callback_data": "subscriptions"}
+    assert "<i>匹配依据：你订阅了型号 A1263</i>" in alert["text"]
+    assert alert["reply_markup"]["inline_keyboard"][0][0] == {"text": "取消订阅", "callback_data": "subscriptions"}
     api.push_callback(21, "language en")
     await eventually(lambda: len(api.sent(21)) == 3)
     assert api.sent(21)[2]["text"].startswith("Done: this chat is now answered and alerted in English")
@@ -347,5 +359,5 @@ async def test_a_language_switch_reaches_an_alert_already_queued(api, telegram, 
 async def test_chinese_input_subscribes_with_chinese_type_words(api, telegram, core):
     api.push_message(5, "/subscribe 品牌 小米", language="zh-hans")
     await eventually(lambda: api.sent(5))
-    assert api.sent(5)[0]["text"].startswith("好的：本聊天已关注品牌 Xiaomi。")
+    assert api.sent(5)[0]["text"].startswith("好的，本聊天已订阅品牌 Xiaomi。")
     assert follows(core, "telegram", 5) == [("brand", "xiaomi")]

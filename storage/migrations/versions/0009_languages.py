@@ -33,7 +33,9 @@ _NEW = {
     "plain": "you follow {0} {1}",
 }
 
-delivery = sa.table("delivery", sa.column("id", sa.Integer), sa.column("reasons", sa.Text))
+delivery = sa.table(
+    "delivery", sa.column("id", sa.Integer), sa.column("reasons", sa.Text), sa.column("status", sa.String)
+)
 
 
 def _to_data(line: str) -> str:
@@ -53,9 +55,12 @@ def _to_text(line: str) -> str:
     return _NEW[shape].format(kind, name, supplier, brand)
 
 
-def _rewrite(convert: Callable[[str], str]) -> None:
+def _rewrite(convert: Callable[[str], str], upgrade: bool) -> None:
+    """Rewrite the reasons of the alerts still to be sent; what was sent is history and keeps its words."""
     bind = op.get_bind()
-    rows = bind.execute(sa.select(delivery.c.id, delivery.c.reasons)).all()
+    pending = sa.select(delivery.c.id, delivery.c.reasons).where(delivery.c.status == "pending")
+    worded = delivery.c.reasons.not_like("%\t%") if upgrade else delivery.c.reasons.like("%\t%")
+    rows = bind.execute(pending.where(worded)).all()
     for row_id, reasons in rows:
         new = "\n".join(convert(line) for line in str(reasons).splitlines())
         if new != reasons:
@@ -65,10 +70,10 @@ def _rewrite(convert: Callable[[str], str]) -> None:
 def upgrade() -> None:
     with op.batch_alter_table("destination") as batch:
         batch.add_column(sa.Column("language", sa.String(16), nullable=True))
-    _rewrite(_to_data)
+    _rewrite(_to_data, upgrade=True)
 
 
 def downgrade() -> None:
-    _rewrite(_to_text)
+    _rewrite(_to_text, upgrade=False)
     with op.batch_alter_table("destination") as batch:
         batch.drop_column("language")
