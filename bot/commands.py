@@ -126,7 +126,8 @@ def _check_buttons(result: CheckResult, hidden: int) -> tuple[Button, ...]:
     if result.verdict is Verdict.RECALLED and result.model:
         buttons.append(Button(_(messages.BUTTON_SUBSCRIBE_MODEL), f"subscribe model {result.model}"))
     testable = any(m.event.unit_codes or m.event.unit_ranges for m in result.matches[:MAX_SHOWN])
-    if result.unit is None and testable and result.verdict in (Verdict.RECALLED, Verdict.POSSIBLE):
+    # A serial number or date code the user sent is already what the button would ask for.
+    if result.unit is None and not result.code and testable and result.verdict in (Verdict.RECALLED, Verdict.POSSIBLE):
         target = result.model if result.verdict is Verdict.RECALLED else result.query
         buttons.append(Button(_(messages.BUTTON_CHECK_SERIAL), f"serial {target}"))
     if result.brand:

@@ -179,6 +179,10 @@ LIST_LAST = N_("{head} and {last}")
 
 # --- events -------------------------------------------------------------------
 UNKNOWN = N_("not stated in the source")
+REMEDY_MISPLACED = N_(
+    "the source's text here is about another product, so it is left out: follow the official notice, or ask "
+    "the company under Contact"
+)
 LABEL_DATE = N_("Date")
 LABEL_AUTHORITY = N_("Authority")
 LABEL_MODELS = N_("Models")

@@ -30,6 +30,13 @@ def labelled(label: str) -> tuple[str, str]:
     return label + colon.rstrip(), colon[len(colon.rstrip()) :]
 
 
+def remedy_text(event: Event) -> str:
+    """Return what the owner should do, or why it is not shown (a source that carries another recall's remedy)."""
+    if event.remedy:
+        return event.remedy
+    return _(messages.REMEDY_MISPLACED) if "misplaced_remedy" in event.extra else _(messages.UNKNOWN)
+
+
 def units_line(event: Event) -> str:
     """Return the units figure with its note; CPSC prose ("About 2,100") already holds the figure."""
     figure = f"{event.units:,}" if event.units else ""
@@ -60,7 +67,7 @@ def event_fields(event: Event) -> list[tuple[str, str]]:
         (_(messages.LABEL_MODELS), models or unknown),
         (_(messages.LABEL_UNITS), units_line(event) or unknown),
         (_(messages.LABEL_HAZARD), event.hazard or unknown),
-        (_(messages.LABEL_REMEDY), event.remedy or unknown),
+        (_(messages.LABEL_REMEDY), remedy_text(event)),
         (_(messages.LABEL_LIMITS), event.limits or unknown),
         (_(messages.LABEL_CONTACT), event.contact or unknown),
         (_(messages.LABEL_AUTHORITY), event.authority or unknown),
@@ -175,7 +182,10 @@ def digest_fields(alert: Alert) -> list[tuple[str, str]]:
     """Return the short card of one alert in a digest: what to do, whom to call, and the date."""
     event = alert.event
     return [
-        (_(messages.LABEL_REMEDY), event.remedy or event.reason or _(messages.UNKNOWN)),
+        (
+            _(messages.LABEL_REMEDY),
+            event.reason if event.kind is EventKind.SUSPENSION and event.reason else remedy_text(event),
+        ),
         (_(messages.LABEL_CONTACT), event.contact or _(messages.UNKNOWN)),
         (_(messages.LABEL_DATE), format_date(event.date) or _(messages.UNKNOWN)),
         *quoted_field(event),

@@ -350,3 +350,20 @@ def test_a_serial_that_contains_the_model_is_still_tested(core):
     # The shape of a real pair in the bundled snapshot: model S5V2, serial A202504S5V2A001.
     unit = run(core, "BI-B41 X000G21BI-B41").unit
     assert (unit.code, unit.covered) == ("X000G21BI-B41", False)
+
+
+def test_a_remedy_cpsc_copied_from_another_recall_is_not_shown_as_what_to_do(core):
+    # CPSC's API gives recall 26-135 (INIU BI-B41 power banks) a planer recall's remedy:
+    # "stop using the recalled planers and contact Grizzly Industrial" (CPSC's web page has INIU's).
+    event = slice_event("26135")
+    assert event.remedy is None and "Grizzly Industrial" in event.extra["misplaced_remedy"]
+    text = render_reply(dispatch(core, CHAT, "/check BI-B41"))
+    assert "Grizzly" not in text and "planers" not in text
+    assert f"What to do: {messages.REMEDY_MISPLACED}" in " ".join(text.split())
+    assert "recall@iniu.shop" in text  # the contact the owner is sent to
+
+
+def test_a_date_code_match_offers_no_button_asking_for_the_date_code_again(core):
+    reply = dispatch(core, CHAT, "/check JUL24")
+    assert reply.text.startswith("Possibly: JUL24 is a serial number or date code listed in 1 notice, for model VH2.")
+    assert [b.command for b in reply.buttons] == ["subscribe brand Vornado Air"]

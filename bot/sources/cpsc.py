@@ -73,6 +73,24 @@ def _partner_notices(record: dict[str, Any]) -> tuple[str, ...]:
     return tuple(url for url in urls if url.startswith("http") and "cpsc.gov" not in url)
 
 
+_RECALLED_THING = re.compile(r"\brecalled\s+([a-z][a-z-]{3,})", re.IGNORECASE)
+_CONTACTED = re.compile(r"\bcontact\s+(?!the\b)([A-Z][\w&'.-]+)")
+_ANY_PRODUCT = frozenset({"product", "products", "unit", "units", "item", "items", "device", "devices"})
+
+
+def _misplaced(remedy: str, about: str) -> bool:
+    """Tell whether a remedy is another recall's: it names another product, and no company of this one.
+
+    Seen in the API: 26-135 (INIU power banks) carries a planer recall's "contact Grizzly
+    Industrial for a free repair kit", 26-246 (LED lights) an essential oil's. CPSC's own
+    page has the right text; an owner told to contact Grizzly about a power bank is misled.
+    """
+    things = [t.lower() for t in _RECALLED_THING.findall(remedy) if t.lower() not in _ANY_PRODUCT]
+    if not things or any(thing[:5] in about for thing in things):
+        return False
+    return all(company.lower() not in about for company in _CONTACTED.findall(remedy))
+
+
 def parse_record(record: dict[str, Any]) -> Event:
     """Turn one API record into an event, or raise :class:`RecordError` naming the field."""
     if not isinstance(record, dict):
@@ -92,6 +110,10 @@ def parse_record(record: dict[str, Any]) -> Event:
     models = extract_models(" . ".join([title, *products, description]), exclude=companies + brands)
     limits = extract_limits(description)
     extra = {"recall_id": str(record.get("RecallID") or "")}
+    remedy = " ".join(_texts(record, "Remedies")) or None
+    if remedy and _misplaced(remedy, " ".join([title, description, *products, *companies]).lower()):
+        extra["misplaced_remedy"] = remedy  # kept for the record, never shown as what to do
+        remedy = None
     if record.get("LastPublishDate"):
         extra["last_publish_date"] = str(record["LastPublishDate"])[:10]
     return Event(
@@ -110,7 +132,7 @@ def parse_record(record: dict[str, Any]) -> Event:
         units=parse_units(units_texts),
         units_text="; ".join(units_texts) or None,
         hazard=" ".join(_texts(record, "Hazards")) or None,
-        remedy=" ".join(_texts(record, "Remedies")) or None,
+        remedy=remedy,
         limits=limits.text,
         unit_codes=limits.codes,
         unit_ranges=limits.ranges,
