@@ -40,6 +40,9 @@ _TYPE_WORDS = {t.value: t for t in (KeyType.BRAND, KeyType.MODEL, KeyType.SUPPLI
     "供应商": KeyType.SUPPLIER,
     "电芯供应商": KeyType.SUPPLIER,
 }
+# A type word, then a colon, spaces, or (after a Chinese word) nothing; longest word first ("电芯供应商").
+_WORDS = "|".join(sorted(map(re.escape, _TYPE_WORDS), key=len, reverse=True))
+_TYPED = re.compile(rf"^({_WORDS})(?:\s*:\s*|\s+|(?<=[^\x00-\x7f])(?=\S))", re.IGNORECASE)
 
 
 def start(core: Core, dest: Destination, args: str) -> Reply:
@@ -224,9 +227,7 @@ def _parse_target(args: str, usage: str) -> tuple[KeyType | None, str]:
             raise UsageError(usage) from None
         raise error
     # "brand Anker", "品牌 小米", and as Chinese is typed, without a space: "品牌小米", "品牌：小米"
-    typed = re.match(
-        r"^(brand|model|supplier|电芯供应商|品牌|型号|供应商)(?:\s*:\s*|\s+|(?<=[^\x00-\x7f])(?=\S))", text, re.I
-    )
+    typed = _TYPED.match(text)
     rest = text[typed.end() :].strip() if typed else ""
     if typed and not rest:  # "/subscribe brand" names no brand
         raise UsageError(usage)
@@ -530,15 +531,12 @@ def language(core: Core, dest: Destination, args: str) -> Reply:
     if chosen is None:
         current = i18n.current()
         buttons = tuple(
-            Button(_(LANGUAGE_NAMES[lang]), f"language {lang}") for lang in i18n.LANGUAGES if lang != current
+            Button(_(messages.LANGUAGE_NAMES[lang]), f"language {lang}") for lang in i18n.LANGUAGES if lang != current
         )
-        return Reply(_(messages.LANGUAGE_USAGE).format(current=_(LANGUAGE_NAMES[current])), buttons=buttons)
+        return Reply(_(messages.LANGUAGE_USAGE).format(current=_(messages.LANGUAGE_NAMES[current])), buttons=buttons)
     core.choose_language(dest, chosen)
     with i18n.language(chosen):
-        return Reply(_(messages.LANGUAGE_SET).format(language=_(LANGUAGE_NAMES[chosen])))
-
-
-LANGUAGE_NAMES = {"en": messages.LANGUAGE_EN, "zh_Hans": messages.LANGUAGE_ZH}
+        return Reply(_(messages.LANGUAGE_SET).format(language=_(messages.LANGUAGE_NAMES[chosen])))
 
 
 def _counts(stored: repo.StoredAbout) -> str:

@@ -24,6 +24,7 @@ from typing import Concatenate, ParamSpec, Protocol
 
 from sqlmodel import Session
 
+from bot import i18n
 from bot.core import Core
 from bot.events import Alert, Destination
 from bot.metrics import NO_METRICS, Metrics
@@ -72,7 +73,10 @@ class Notifier(Protocol):
         ...
 
     async def send(self, alert: Alert) -> Outcome:
-        """Send one alert and classify the answer; never raises for a platform error."""
+        """Send one alert, worded in the current language (the worker sets the chat's), and classify the answer.
+
+        Never raises for a platform error.
+        """
         ...
 
 
@@ -335,7 +339,8 @@ class DeliveryWorker:
             return
         alert = unit[0].alert if len(unit) == 1 and not unit[0].digest else digest_of(unit)
         try:
-            with self.metrics.sending(notifier.platform):
+            # Worded in the chat's language now, not when the alert was queued.
+            with self.metrics.sending(notifier.platform), i18n.language(alert.language):
                 outcome = await notifier.send(alert)
         except Exception as error:  # a notifier bug must not lose the alert
             logger.exception("notifier %s raised on delivery %s", notifier.platform, alert.id)

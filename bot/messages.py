@@ -339,6 +339,7 @@ BUTTON_QUIET_OFF = N_("No quiet hours")
 # --- /language ---------------------------------------------------------------
 LANGUAGE_EN = N_("English")
 LANGUAGE_ZH = N_("Simplified Chinese")
+LANGUAGE_NAMES = {"en": LANGUAGE_EN, "zh_Hans": LANGUAGE_ZH}  # by i18n.LANGUAGES
 LANGUAGE_USAGE = N_(
     "This chat is answered in {current}. Send /language en for English or /language zh for Chinese "
     "(中文), or tap below."
@@ -381,7 +382,6 @@ GROUP_ADMIN_ONLY = N_(
     "In a group, only its administrators can change what it follows. Ask an admin to send "
     "the command; anyone can still /check a model."
 )
-BUTTON_MANAGE = N_("Unsubscribe")
 
 # --- Discord --------------------------------------------------------------------
 SERVER_MANAGE_ONLY = N_(

@@ -86,7 +86,7 @@ def quoted_field(event: Event) -> list[tuple[str, str]]:
     source = i18n.language_of(event.extra.get("language")) or i18n.DEFAULT
     if source == i18n.current():
         return []
-    name = _(messages.LANGUAGE_EN) if source == "en" else _(messages.LANGUAGE_ZH)
+    name = _(messages.LANGUAGE_NAMES[source])
     return [(_(messages.LABEL_QUOTED), _(messages.QUOTED).format(language=name))]
 
 

@@ -129,8 +129,7 @@ class ConsoleNotifier:
         return False
 
     async def send(self, alert: Alert) -> Outcome:
-        with i18n.language(alert.language):
-            print(f"\n*** {render_alert(alert)}\n", file=self._stdout, flush=True)
+        print(f"\n*** {render_alert(alert)}\n", file=self._stdout, flush=True)
         return Outcome.sent()
 
 

@@ -142,10 +142,9 @@ class DiscordNotifier:
         hold = self.guard.hold_for()
         if hold > 0:
             return Outcome(OutcomeKind.RETRY, error="too many invalid requests lately: holding back", retry_after=hold)
-        with i18n.language(alert.language) as lang:  # the channel's language now, not when it was queued
-            page = alert_page(alert)
-            if lang not in self._buttons:
-                self._buttons[lang] = buttons_view((Button(_(ALERT_BUTTON.label), ALERT_BUTTON.command),))
+        page, lang = alert_page(alert), i18n.current()
+        if lang not in self._buttons:
+            self._buttons[lang] = buttons_view((Button(_(ALERT_BUTTON.label), ALERT_BUTTON.command),))
         channel = self.client.get_partial_messageable(int(alert.destination.address))
         try:
             await channel.send(

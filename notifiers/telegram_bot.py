@@ -175,10 +175,10 @@ class TelegramNotifier:
         return address.startswith("-")  # groups and supergroups have negative ids
 
     async def send(self, alert: Alert) -> Outcome:
-        with i18n.language(alert.language):  # the chat's language now, not when the alert was queued
-            parts = alert_html(alert)
-            button = InlineKeyboardButton(_(messages.BUTTON_MANAGE), callback_data="subscriptions")
-        manage = InlineKeyboardMarkup([[button]])
+        parts = alert_html(alert)
+        manage = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(_(messages.BUTTON_UNSUBSCRIBE), callback_data="subscriptions")]]
+        )
         try:
             for n, text in enumerate(parts, start=1):
                 await self.bot.send_message(

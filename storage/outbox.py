@@ -258,9 +258,9 @@ def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
     ]
 
 
-def _schedule(row: Row[Any]) -> Schedule:
-    """Return a destination's schedule from its row's columns (a destination never configured has none)."""
-    if row.alert_mode is None:
+def _schedule(row: Row[Any] | DestinationRow | None) -> Schedule:
+    """Return a destination's schedule from its row (none, or one never configured: the defaults)."""
+    if row is None or row.alert_mode is None:
         return Schedule()
     return Schedule(row.alert_mode, row.digest_hour, row.time_zone, row.quiet_from, row.quiet_to)
 
@@ -306,10 +306,7 @@ def claim_digest(
 
 def schedule_of(session: Session, dest: Destination) -> Schedule:
     """Return a destination's delivery settings (the defaults if it has none)."""
-    row = session.get(DestinationRow, (dest.platform, dest.address))
-    if row is None:
-        return Schedule()
-    return Schedule(row.alert_mode, row.digest_hour, row.time_zone, row.quiet_from, row.quiet_to)
+    return _schedule(session.get(DestinationRow, (dest.platform, dest.address)))
 
 
 def set_schedule(session: Session, dest: Destination, schedule: Schedule, now: datetime) -> int:

@@ -7,6 +7,7 @@ bundled snapshot; A1263 is the Anker recall 25-338 of the test slice.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from bot import messages
 from bot.commands import dispatch, photo
 from bot.config import TelegramConfig
 from bot.dataset import SNAPSHOT_ORIGIN, bundled_events, store_events
-from bot.events import Destination
+from bot.events import Destination, Event
 from bot.photos import Candidate, PhotoResult
 from bot.sources.eu_safety_gate import parse_report
 from notifiers.telegram_bot import telegram_running
@@ -34,13 +35,18 @@ def picture(name: str) -> bytes:
     return (PHOTOS / name).read_bytes()
 
 
+@cache
+def halo() -> Event:
+    """Return HALO's recall: the bundled snapshot's record with UPC 840056145528 (parsed once: it takes seconds)."""
+    events, _ = bundled_events()[SNAPSHOT_ORIGIN]
+    return next(event for event in events if HALO_UPC in event.barcodes)
+
+
 @pytest.fixture
 def core_with_halo(core):
-    """The test core, with HALO's recall (the bundled snapshot's record with UPC 840056145528) stored."""
-    events, _ = bundled_events()[SNAPSHOT_ORIGIN]
-    halo = next(event for event in events if HALO_UPC in event.barcodes)
+    """The test core, with HALO's recall stored."""
     with core.session(write=True) as session:
-        store_events(session, [halo], SNAPSHOT_ORIGIN, core.clock())
+        store_events(session, [halo()], SNAPSHOT_ORIGIN, core.clock())
         session.commit()
     return core
 
@@ -138,16 +144,7 @@ async def test_telegram_a_picture_that_cannot_be_opened_gets_a_sentence_not_a_tr
 # --- Discord ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def halo_in(core):
-    events, _ = bundled_events()[SNAPSHOT_ORIGIN]
-    halo = next(event for event in events if HALO_UPC in event.barcodes)
-    with core.session(write=True) as session:
-        store_events(session, [halo], SNAPSHOT_ORIGIN, core.clock())
-        session.commit()
-
-
-async def test_discord_a_barcode_photo_on_check_is_deferred_then_answered(server, halo_in, discord_bot_running):  # noqa: F811
+async def test_discord_a_barcode_photo_on_check_is_deferred_then_answered(server, core_with_halo, discord_bot_running):  # noqa: F811
     interaction = await server.slash("check", {}, image=picture("barcode_recalled.jpg"))
     assert (await server.answer(interaction))["type"] == 5  # deferred at once: "thinking" while it reads
     [answer] = await server.followed_up(interaction)
