@@ -2,7 +2,7 @@
 
 The schema is pydantic-settings, ``extra="forbid"`` throughout: a model per section
 (``StorageConfig``, ``CheckerConfig``, ``TelegramConfig``, ``DiscordConfig``, ``RetentionConfig``,
-``LimitsConfig``, ``MetricsConfig``, ``LoggingConfig``), one per
+``LimitsConfig``, ``MetricsConfig``, ``OperatorConfig``, ``LoggingConfig``), one per
 ``[[sources]]`` kind (made from ``KINDS``, told apart by ``kind``) and a table per other
 installed platform plugin, which checks its own. The file (``TomlConfigSettingsSource``) and
 the environment (``EnvSettingsSource``, ``__`` nesting) are read as two layers, the
@@ -187,6 +187,15 @@ class MetricsConfig:
 
 
 @settings_dataclass(frozen=True, config=_FORBID)
+class OperatorConfig:
+    # Where the operator is told of incidents (README "Operator alerts"); neither set: they are only logged.
+    telegram_chat_id: Annotated[int, Strict(), _read_as(int)] | None = None  # a group's id is negative
+    discord_channel_id: Annotated[WholeNumber, Ge(1)] | None = None
+    source_down_hours: Rate = 6.0  # a source failing this long is an incident
+    outbox_minutes: Annotated[WholeNumber, Ge(1)] = 30  # an alert waiting this long to be sent is an incident
+
+
+@settings_dataclass(frozen=True, config=_FORBID)
 class LoggingConfig:
     format: Annotated[Literal["text", "json"], BeforeValidator(_text)] = "text"  # json: one object per line
 
@@ -224,6 +233,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    operator: OperatorConfig = field(default_factory=OperatorConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     sources: tuple[SourceConfig, ...] = ()
     # Sections of other installed platform plugins, as written: each plugin checks its own.
@@ -245,6 +255,7 @@ class Settings(BaseSettings):
     retention: RetentionConfig = RetentionConfig()
     limits: LimitsConfig = LimitsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    operator: OperatorConfig = OperatorConfig()
     logging: LoggingConfig = LoggingConfig()
     sources: list[Any] = []  # [[sources]]
 
@@ -472,6 +483,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         retention=settings.retention,
         limits=settings.limits,
         metrics=settings.metrics,
+        operator=settings.operator,
         logging=settings.logging,
         sources=sources,
         plugins=plugins,
