@@ -64,10 +64,13 @@ class Core:
 
     # --- what adapters report -----------------------------------------------------
 
-    def destination_gone(self, dest: Destination, reason: str) -> None:
-        """The platform says the bot can no longer post there (removed, kicked): pause its alerts."""
+    def destination_gone(self, dest: Destination, reason: str, *, by_user: bool = True) -> None:
+        """The platform says the bot can no longer post there (removed, kicked): pause its alerts.
+
+        ``by_user``: the chat's people did it (no incident for the operator); False for anything else.
+        """
         with self.session(write=True) as session:
-            outbox.pause_destination(session, dest, reason, self.clock())
+            outbox.pause_destination(session, dest, reason, self.clock(), by_user=by_user)
             session.commit()
 
     def destination_back(self, dest: Destination) -> bool:

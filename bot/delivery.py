@@ -27,6 +27,7 @@ from sqlmodel import Session
 from bot import i18n
 from bot.core import Core
 from bot.events import Alert, Destination
+from bot.incidents import Notice, Outgoing
 from bot.metrics import NO_METRICS, Metrics
 from bot.pacing import Limits, Pacer
 from storage import outbox
@@ -56,6 +57,7 @@ class Outcome:
     retry_after: float | None = None  # seconds, when the platform said how long to wait
     new_address: str | None = None  # the chat moved (a group became a supergroup): send there
     global_limit: bool = False  # the 429 was for the bot as a whole, not this chat: slow every send down
+    by_user: bool = False  # gone because the chat's people blocked or removed the bot: not the operator's trouble
 
     @classmethod
     def sent(cls) -> Outcome:
@@ -72,8 +74,10 @@ class Notifier(Protocol):
         """Tell whether a chat is a group (groups have a per-minute limit)."""
         ...
 
-    async def send(self, alert: Alert) -> Outcome:
-        """Send one alert, worded in the current language (the worker sets the chat's), and classify the answer.
+    async def send(self, alert: Outgoing) -> Outcome:
+        """Send one alert or operator notice, worded in the current language (the worker sets the chat's).
+
+        Classify the answer.
 
         Never raises for a platform error.
         """
@@ -95,7 +99,8 @@ def digest_of(unit: list[Claim]) -> Alert:
     Its id is the lowest delivery id in it, so a digest sent again after a crash has the
     same id (Discord drops the repeat by its nonce).
     """
-    alerts = sorted((claim.alert for claim in unit), key=lambda a: (a.event.date or date.min, a.id), reverse=True)
+    carried = [claim.alert for claim in unit if isinstance(claim.alert, Alert)]  # a notice is never held for one
+    alerts = sorted(carried, key=lambda a: (a.event.date or date.min, a.id), reverse=True)
     first = min(alerts, key=lambda a: a.id)
     return dataclasses.replace(first, reasons=(), changes=(), is_update=False, bundle=tuple(alerts))
 
@@ -290,7 +295,9 @@ class DeliveryWorker:
         digests: dict[Destination, list[Claim]] = {}
         held: list[tuple[Claim, datetime, bool]] = []
         for claim in claims:
-            if claim.digest:
+            if isinstance(claim.alert, Notice):  # the operator hears of trouble at once
+                singles.append([claim])
+            elif claim.digest:
                 digests.setdefault(claim.destination, []).append(claim)
             elif waits := claim.schedule.hold(claim.alert.event, now):
                 held.append((claim, *waits))
@@ -393,7 +400,7 @@ class DeliveryWorker:
             outbox.mark_retry(session, claim, now, error, count_attempt=False)
         elif outcome.kind is OutcomeKind.GONE:
             self.metrics.alert(claim.destination.platform, "gone")
-            paused = outbox.record_gone(session, claim.destination, error, now, PAUSE_AFTER)
+            paused = outbox.record_gone(session, claim.destination, error, now, PAUSE_AFTER, by_user=outcome.by_user)
             if not paused:
                 outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
             logger.info("destination %s answered gone (%s)%s", claim.destination, error, "; paused" if paused else "")

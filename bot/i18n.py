@@ -20,13 +20,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -139,3 +139,8 @@ def format_datetime(moment: datetime) -> str:
 def format_number(number: int) -> str:
     """Return a count with the current language's grouping: "2,100"."""
     return format_decimal(number, locale=_locale())
+
+
+def format_duration(span: timedelta) -> str:
+    """Return a span of time, rounded to its largest unit, as the current language says it: "3 hours", "3小时"."""
+    return format_timedelta(span, threshold=1.5, locale=_locale())

@@ -480,3 +480,38 @@ STATUS_HEADER_STOPPED = N_(
     "Checker: last check {last}; no instance is running, so no check is planned (start one with recallbot run). "
     "Alerts waiting to be sent: {depth}."
 )
+
+
+# --- operator notices (issue 15) --------------------------------------------------
+NOTICE_SOURCE_DOWN = N_(
+    "⚠️ recallbot: source {source} has failed at every read since {since} ({failures} failures in a row). "
+    "The last error: {error}\nAnswers still say how old their data is, and what the source publishes "
+    "meanwhile is read once it is back."
+)
+NOTICE_SOURCE_BACK = N_("✅ recallbot: source {source} is read again, after failing for {duration}.")
+NOTICE_PAUSED = N_(
+    "⚠️ recallbot: alerts to {platform} chat {address} are paused since {since}: {reason}\nIts people did not "
+    "block the bot: check that the chat exists and that the bot may post there. Its subscriptions are kept."
+)
+NOTICE_RESUMED = N_("✅ recallbot: alerts to {platform} chat {address} are sent again, after a pause of {duration}.")
+NOTICE_FORGOTTEN = N_(
+    "✅ recallbot: {platform} chat {address} is no longer paused: what was stored about it has been deleted "
+    "(/forget, or its server removed the bot)."
+)
+NOTICE_OUTBOX_STALE = N_("⚠️ recallbot: an alert has waited to be sent since {since}; {waiting} are waiting. {why}")
+NOTICE_OUTBOX_ERROR = N_("The last error: {error}")
+NOTICE_OUTBOX_NO_ERROR = N_("None of them failed: is an instance running, and is it keeping up?")
+NOTICE_OUTBOX_MOVING = N_(
+    "✅ recallbot: alerts are going out again: none has waited over {minutes} minutes. The delay lasted {duration}."
+)
+NOTICE_GUARD = N_(
+    "⚠️ recallbot: {platform} answered {count} requests with 401, 403 or 429 within {minutes} minutes, so "
+    "instance {instance} holds its sends back for {seconds} seconds before the platform bans the bot. "
+    "Look for a wrong token or channels the bot lost its rights in."
+)
+NOTICE_GUARD_CLEARED = N_(
+    "✅ recallbot: instance {instance} sends to {platform} again, after holding back for {duration}."
+)
+NOTICE_GUARD_STOPPED = N_(
+    "✅ recallbot: instance {instance}, which held back its sends to {platform}, has stopped (after {duration})."
+)

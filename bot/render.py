@@ -7,10 +7,12 @@ order and labels here are the reference they follow.
 from __future__ import annotations
 
 import textwrap
+from datetime import datetime
 
 from bot import i18n, messages
 from bot.events import Alert, Change, Event, EventKind
-from bot.i18n import _, format_date
+from bot.i18n import _, format_date, format_datetime, format_duration, format_number
+from bot.incidents import IncidentKind, Notice, Phase
 from bot.replies import Reply
 from bot.results import Match
 from bot.sources.kinds import attribution_of, partner_of
@@ -209,3 +211,54 @@ def render_alert(alert: Alert) -> str:
         return "\n\n".join([alert_title(alert), *cards])
     why = messages.why(alert.reasons)
     return f"{alert_title(alert)}\n\n{render_event(Match(alert.event, why), fields=alert_fields(alert))}"
+
+
+ERROR_SHOWN = 500  # characters of a quoted error: a notice fits one Discord message (2,000)
+
+
+def notice_text(notice: Notice) -> str:
+    """Render a notice to the operator as plain text, in the current language; errors are quoted as they came."""
+    incident, facts = notice.incident, notice.incident.facts
+    since = datetime.fromisoformat(facts["since"]) if facts.get("since") else incident.opened_at
+    error = str(facts.get("error", ""))[:ERROR_SHOWN]
+    lasted = format_duration((incident.cleared_at or incident.opened_at) - since)
+    kind, opened = incident.kind, notice.phase is Phase.OPENED
+    if kind is IncidentKind.SOURCE_DOWN:
+        if opened:
+            return _(messages.NOTICE_SOURCE_DOWN).format(
+                source=incident.subject,
+                since=format_datetime(since),
+                failures=format_number(int(facts.get("failures", 0))),
+                error=error,
+            )
+        return _(messages.NOTICE_SOURCE_BACK).format(source=incident.subject, duration=lasted)
+    if kind is IncidentKind.DESTINATION_PAUSED:
+        platform, _sep, address = incident.subject.partition(":")
+        if opened:
+            reason = str(facts.get("reason", ""))[:ERROR_SHOWN]
+            return _(messages.NOTICE_PAUSED).format(
+                platform=platform, address=address, since=format_datetime(since), reason=reason
+            )
+        if incident.cleared_facts.get("deleted"):
+            return _(messages.NOTICE_FORGOTTEN).format(platform=platform, address=address)
+        return _(messages.NOTICE_RESUMED).format(platform=platform, address=address, duration=lasted)
+    if kind is IncidentKind.OUTBOX_STALE:
+        if opened:
+            why = _(messages.NOTICE_OUTBOX_ERROR).format(error=error) if error else _(messages.NOTICE_OUTBOX_NO_ERROR)
+            waiting = format_number(int(facts.get("waiting", 0)))
+            return _(messages.NOTICE_OUTBOX_STALE).format(since=format_datetime(since), waiting=waiting, why=why)
+        minutes = format_number(int(incident.cleared_facts.get("minutes", 0)))
+        return _(messages.NOTICE_OUTBOX_MOVING).format(minutes=minutes, duration=lasted)
+    platform, _sep, instance = incident.subject.partition("/")
+    platform, instance = platform.capitalize(), instance[:8]
+    if opened:
+        return _(messages.NOTICE_GUARD).format(
+            platform=platform,
+            count=format_number(int(facts.get("count", 0))),
+            minutes=format_number(int(facts.get("minutes", 0))),
+            instance=instance,
+            seconds=format_number(int(facts.get("hold_seconds", 0))),
+        )
+    stopped = incident.cleared_facts.get("stopped")
+    template = messages.NOTICE_GUARD_STOPPED if stopped else messages.NOTICE_GUARD_CLEARED
+    return _(template).format(platform=platform, instance=instance, duration=lasted)

@@ -22,6 +22,7 @@ from bot.config import Config, SourceConfig
 from bot.core import Core
 from bot.delivery import DeliveryWorker, Notifier
 from bot.metrics import NO_METRICS, Metrics
+from bot.operator import LOOK_EVERY, OperatorWatch
 from bot.sources.base import Source
 from bot.sources.curated import CuratedSource
 from bot.sources.kinds import KINDS
@@ -104,6 +105,12 @@ def purge_removed_servers(core: Core, grace: timedelta) -> int:
     return purged
 
 
+def operator_watch(config: Config, core: Core, notifiers: Mapping[str, Notifier], instance_id: str) -> OperatorWatch:
+    """Return the watch that tells the operator of incidents, over the platforms this instance sends on."""
+    alarms = {name: alarm for name, n in notifiers.items() if (alarm := getattr(n, "alarm", None))}
+    return OperatorWatch(core, config.operator, frozenset(notifiers), alarms, instance_id)
+
+
 @dataclass
 class Runtime:
     checker: Checker
@@ -166,6 +173,17 @@ async def running(
 
     # Daily is enough for a grace period in days; every instance may run it (the deletes are idempotent).
     scheduler.add_job(purge, "interval", days=1, id="retention", coalesce=True, next_run_time=datetime.now(UTC))
+    watch = operator_watch(config, core, notifiers, worker.instance_id)
+
+    async def look() -> None:
+        try:
+            if await asyncio.to_thread(watch.look):
+                worker.wake()
+        except Exception:
+            logger.exception("looking for incidents failed; looking again in a minute")
+
+    # Every instance looks: the database keeps one open incident of each kind and subject.
+    scheduler.add_job(look, "interval", seconds=LOOK_EVERY.total_seconds(), id="operator", coalesce=True)
     scheduler.start()
     try:
         yield Runtime(checker, worker, scheduler)

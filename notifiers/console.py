@@ -18,8 +18,9 @@ from bot.commands import dispatch
 from bot.config import Config
 from bot.core import Core
 from bot.delivery import Limits, Outcome
-from bot.events import Alert, Destination
-from bot.render import render_alert, render_reply
+from bot.events import Destination
+from bot.incidents import Notice, Outgoing
+from bot.render import notice_text, render_alert, render_reply
 
 logger = logging.getLogger("recallbot")
 CONSOLE = Destination("console", "0")
@@ -128,8 +129,9 @@ class ConsoleNotifier:
     def is_group(self, address: str) -> bool:
         return False
 
-    async def send(self, alert: Alert) -> Outcome:
-        print(f"\n*** {render_alert(alert)}\n", file=self._stdout, flush=True)
+    async def send(self, alert: Outgoing) -> Outcome:
+        text = notice_text(alert) if isinstance(alert, Notice) else render_alert(alert)
+        print(f"\n*** {text}\n", file=self._stdout, flush=True)
         return Outcome.sent()
 
 

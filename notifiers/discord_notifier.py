@@ -6,10 +6,12 @@ what still reaches us is classified here into the outbox's outcomes.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import discord
@@ -17,9 +19,11 @@ from discord.utils import MISSING  # "not given"
 
 from bot import i18n
 from bot.delivery import Limits, Outcome, OutcomeKind
-from bot.events import Alert
+from bot.events import Destination
 from bot.i18n import _
+from bot.incidents import Notice, Outgoing
 from bot.pacing import Throttle
+from bot.render import notice_text
 from bot.replies import Button
 from notifiers.discord_render import ALERT_BUTTON, alert_page, buttons_view
 
@@ -31,6 +35,9 @@ DISCORD_LIMITS = Limits(
 )
 # 403 missing access / missing permissions / cannot DM this user, 404 unknown channel.
 GONE_CODES = {403: {50001, 50013, 50007}, 404: {10003}}
+# The user closed their DMs or blocked the bot: their choice. The others are told to the operator
+# when they pause a channel (the bot lost its rights there, a channel id that does not exist).
+USERS_CHOICE = {50007}
 INVALID_STATUSES = {401, 403, 429}
 # Discord bans an IP for an hour after 10,000 invalid (401, 403, 429) requests in
 # 10 minutes; sending stops well before that, at half.
@@ -60,6 +67,7 @@ class InvalidRequestGuard:
         self._clock = clock
         self._seen: deque[float] = deque()
         self._throttles: list[Throttle] = []
+        self._tripped = False  # held sends back since the operator watch last asked
 
     def throttles(self) -> list[Throttle]:
         """Return the bot-wide 429s answered since the last call (discord.py waits most out by itself)."""
@@ -78,7 +86,19 @@ class InvalidRequestGuard:
             self._seen.popleft()
         if len(self._seen) < self.budget:
             return 0.0
+        self._tripped = True
         return self._seen[len(self._seen) - self.budget] + self.window - now
+
+    def alarm(self) -> dict[str, Any] | None:
+        """Return the facts of a hold for the operator, while holding or if it held since the last call; else None.
+
+        A hold shorter than the watch's minute between looks is still told (and its end at the next look).
+        """
+        hold = self.hold_for()
+        tripped, self._tripped = self._tripped, False
+        if not tripped:
+            return None
+        return {"count": len(self._seen), "minutes": round(self.window / 60), "hold_seconds": math.ceil(hold)}
 
     def trace_config(self) -> aiohttp.TraceConfig:
         """Return an aiohttp trace that records every answer of the client's session."""
@@ -111,7 +131,7 @@ def classify(error: Exception) -> Outcome:
     if isinstance(error, discord.HTTPException):
         text = f"{error.status} {error.code}: {error.text}"[:500]
         if error.code in GONE_CODES.get(error.status, ()):
-            return Outcome(OutcomeKind.GONE, error=text)
+            return Outcome(OutcomeKind.GONE, error=text, by_user=error.code in USERS_CHOICE)
         if error.status == 429:
             headers = error.response.headers if error.response is not None else {}
             after = headers.get("Retry-After")
@@ -138,10 +158,16 @@ class DiscordNotifier:
     def is_group(self, address: str) -> bool:
         return False  # Discord limits each channel alike
 
-    async def send(self, alert: Alert) -> Outcome:
+    def alarm(self) -> dict[str, Any] | None:
+        """Tell the operator watch whether the invalid-request guard holds sends back (bot.operator)."""
+        return self.guard.alarm()
+
+    async def send(self, alert: Outgoing) -> Outcome:
         hold = self.guard.hold_for()
         if hold > 0:
             return Outcome(OutcomeKind.RETRY, error="too many invalid requests lately: holding back", retry_after=hold)
+        if isinstance(alert, Notice):
+            return await self._send_text(alert.destination, notice_text(alert), alert.id)
         page, lang = alert_page(alert), i18n.current()
         if lang not in self._buttons:
             self._buttons[lang] = buttons_view((Button(_(ALERT_BUTTON.label), ALERT_BUTTON.command),))
@@ -154,6 +180,18 @@ class DiscordNotifier:
                 allowed_mentions=NO_MENTIONS,
                 view=self._buttons[lang] or MISSING,
             )
-        except (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as error:
+        except SEND_ERRORS as error:
             return classify(error)
         return Outcome.sent()
+
+    async def _send_text(self, dest: Destination, text: str, nonce: int) -> Outcome:
+        """Send plain text (a notice to the operator), with no embed or button."""
+        channel = self.client.get_partial_messageable(int(dest.address))
+        try:
+            await channel.send(text, nonce=str(nonce), allowed_mentions=NO_MENTIONS)
+        except SEND_ERRORS as error:
+            return classify(error)
+        return Outcome.sent()
+
+
+SEND_ERRORS = (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError)

@@ -7,6 +7,7 @@ HTML and replies; all of them are registered in :func:`build_application`.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -55,12 +56,14 @@ from bot.commands import COMMANDS, MUTATING, dispatch, photo_refused, read_photo
 from bot.config import Config, TelegramConfig
 from bot.core import Core
 from bot.delivery import Limits, Outcome, OutcomeKind
-from bot.events import Alert, Destination
+from bot.events import Destination
 from bot.i18n import N_, _
+from bot.incidents import Notice, Outgoing
 from bot.leadership import Cadence, Leadership, hold
 from bot.pacing import Pacer
 from bot.photos import PhotoReader
 from bot.ratelimit import Admission
+from bot.render import notice_text
 from bot.replies import Button, Reply
 from notifiers.telegram_logs import quiet_ptb_logs, short_error
 from notifiers.telegram_render import alert_html, reply_html
@@ -72,6 +75,10 @@ quiet_ptb_logs()  # for every Bot this module makes: the application's and the a
 # in a chat, 20 a minute in a group.
 TELEGRAM_LIMITS = Limits(per_second=25.0, per_chat_per_second=1.0, per_group_per_minute=18.0, concurrency=8)
 _GONE_BAD_REQUESTS = ("chat not found", "user not found", "peer_id_invalid", "group chat was deactivated")
+# Answers that mean the chat's people chose to stop the bot: blocked it, kicked it, deleted the
+# account or the group. Any other "gone" (a chat id that does not exist, no right to post) is
+# told to the operator when it pauses the chat.
+_USERS_CHOICE = ("blocked by the user", "kicked", "user is deactivated", "group chat was deactivated")
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -92,11 +99,12 @@ def classify(error: TelegramError) -> Outcome:
         return Outcome(OutcomeKind.RETRY, error=text, retry_after=wait)
     if isinstance(error, ChatMigrated):
         return Outcome(OutcomeKind.RETRY, error=text, new_address=str(error.new_chat_id))
+    by_user = any(phrase in text.lower() for phrase in _USERS_CHOICE)
     if isinstance(error, Forbidden):
-        return Outcome(OutcomeKind.GONE, error=text)
+        return Outcome(OutcomeKind.GONE, error=text, by_user=by_user)
     if isinstance(error, BadRequest):
         gone = any(phrase in text.lower() for phrase in _GONE_BAD_REQUESTS)
-        return Outcome(OutcomeKind.GONE if gone else OutcomeKind.FAILED, error=text)
+        return Outcome(OutcomeKind.GONE if gone else OutcomeKind.FAILED, error=text, by_user=by_user)
     if isinstance(error, NetworkError):  # includes TimedOut and 5xx answers
         return Outcome(OutcomeKind.RETRY, error=text)
     return Outcome(OutcomeKind.RETRY, error=f"{type(error).__name__}: {text}")
@@ -174,11 +182,14 @@ class TelegramNotifier:
     def is_group(self, address: str) -> bool:
         return address.startswith("-")  # groups and supergroups have negative ids
 
-    async def send(self, alert: Alert) -> Outcome:
-        parts = alert_html(alert)
-        manage = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(_(messages.BUTTON_UNSUBSCRIBE), callback_data="subscriptions")]]
-        )
+    async def send(self, alert: Outgoing) -> Outcome:
+        if isinstance(alert, Notice):  # to the operator: plain text, no button
+            parts, manage = [html.escape(notice_text(alert))], None
+        else:
+            parts = alert_html(alert)
+            manage = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(_(messages.BUTTON_UNSUBSCRIBE), callback_data="subscriptions")]]
+            )
         try:
             for n, text in enumerate(parts, start=1):
                 await self.bot.send_message(

@@ -25,8 +25,9 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.events import Alert, Change, Destination, Event, Reason
+from bot.incidents import Notice, Outgoing, Phase
 from bot.schedule import Schedule
-from storage.repo import get_events, upsert_insert
+from storage.repo import get_events, get_incidents, upsert_insert
 from storage.tables import DeliveryRow, DestinationRow, InstanceRow, SubscriptionRow, table_of
 
 logger = logging.getLogger(__name__)
@@ -61,9 +62,9 @@ class AlertKey:
 
 @dataclass(frozen=True)
 class Claim:
-    """A delivery a worker has claimed and must settle."""
+    """A delivery a worker has claimed and must settle: an alert, or a notice to the operator."""
 
-    alert: Alert
+    alert: Outgoing
     attempts: int
     owner: str  # the claimer's token (its instance id): only it may settle the claim
     schedule: Schedule = field(default_factory=Schedule)  # the destination's digest and quiet hours
@@ -224,10 +225,8 @@ def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
     # queued gets the new ones.
     schedule = (d.alert_mode, d.digest_hour, d.time_zone, d.quiet_from, d.quiet_to)
     rows = session.execute(
-        sa_select(
-            t.id, t.platform, t.address, t.reasons, t.is_update, t.attempts, t.event_id, t.changes, t.digest, d.language
-        )
-        .add_columns(*schedule)
+        sa_select(t.id, t.platform, t.address, t.reasons, t.is_update, t.attempts, t.event_id, t.changes, t.digest)
+        .add_columns(t.incident_id, t.event_hash, d.language, *schedule)
         .select_from(
             table_of(DeliveryRow).outerjoin(
                 table_of(DestinationRow), and_(d.platform == t.platform, d.address == t.address)
@@ -237,25 +236,27 @@ def _read_claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
         .order_by(t.next_attempt_at, t.id)
     ).all()
     # A fan-out claims many rows of one event: read and parse each event once.
-    events = get_events(session, sorted({row.event_id for row in rows}))
-    return [
-        Claim(
-            Alert(
-                id=row.id,
-                destination=Destination(row.platform, row.address),
-                event=events[row.event_id],
-                reasons=tuple(Reason.parse(line) for line in sorted(set(row.reasons.splitlines()))),
-                is_update=row.is_update,
-                changes=tuple(Change.from_dict(c) for c in json.loads(row.changes)) if row.changes else (),
-                language=row.language,
-            ),
-            attempts=row.attempts,
-            owner=owner,
-            schedule=_schedule(row),
-            digest=row.digest,
+    events = get_events(session, sorted({row.event_id for row in rows if row.event_id is not None}))
+    incidents = get_incidents(session, sorted({row.incident_id for row in rows if row.incident_id is not None}))
+    claims = []
+    for row in rows:
+        destination = Destination(row.platform, row.address)
+        outgoing: Outgoing
+        if row.incident_id is not None:  # a notice to the operator: never held, worded when sent
+            outgoing = Notice(row.id, destination, incidents[row.incident_id], Phase(row.event_hash), row.language)
+            claims.append(Claim(outgoing, attempts=row.attempts, owner=owner))
+            continue
+        outgoing = Alert(
+            id=row.id,
+            destination=destination,
+            event=events[row.event_id],
+            reasons=tuple(Reason.parse(line) for line in sorted(set(row.reasons.splitlines()))),
+            is_update=row.is_update,
+            changes=tuple(Change.from_dict(c) for c in json.loads(row.changes)) if row.changes else (),
+            language=row.language,
         )
-        for row in rows
-    ]
+        claims.append(Claim(outgoing, attempts=row.attempts, owner=owner, schedule=_schedule(row), digest=row.digest))
+    return claims
 
 
 def _schedule(row: Row[Any] | DestinationRow | None) -> Schedule:
@@ -403,7 +404,7 @@ def readdress(session: Session, old: Destination, new_address: str) -> None:
     session.flush()  # the statements below bypass the ORM: write its pending changes first
     same: dict[type[SQLModel], tuple[str, ...]] = {
         SubscriptionRow: ("key_type", "key"),
-        DeliveryRow: ("event_id", "event_hash"),
+        DeliveryRow: ("event_id", "incident_id", "event_hash"),
         DestinationRow: (),
     }
     for model, unique in same.items():
@@ -415,7 +416,7 @@ def readdress(session: Session, old: Destination, new_address: str) -> None:
         duplicate = (
             sa_select(literal(1))
             .where(there.c.platform == old.platform, there.c.address == new_address)
-            .where(*(there.c[name] == table.c[name] for name in unique))
+            .where(*(there.c[name].is_not_distinct_from(table.c[name]) for name in unique))  # a notice has no event
             .exists()
         )
         session.execute(delete(table).where(*moving, duplicate))
@@ -430,20 +431,28 @@ def _destination(session: Session, dest: Destination) -> DestinationRow:
     return row
 
 
-def record_gone(session: Session, dest: Destination, reason: str, now: datetime, pause_after: int) -> bool:
-    """Count a "gone" answer; pause the destination after ``pause_after`` in a row. Return True if paused."""
+def record_gone(
+    session: Session, dest: Destination, reason: str, now: datetime, pause_after: int, *, by_user: bool = False
+) -> bool:
+    """Count a "gone" answer; pause the destination after ``pause_after`` in a row. Return True if paused.
+
+    ``by_user``: the answer says the chat's people blocked or removed the bot (their choice, no trouble to report).
+    """
     row = _destination(session, dest)
     row.gone_count += 1
     if row.gone_count >= pause_after:
-        pause_destination(session, dest, reason, now)
+        pause_destination(session, dest, reason, now, by_user=by_user)
         return True
     return False
 
 
-def pause_destination(session: Session, dest: Destination, reason: str, now: datetime) -> None:
-    """Stop sending to a destination, keeping its subscriptions; its pending alerts become gone."""
+def pause_destination(session: Session, dest: Destination, reason: str, now: datetime, *, by_user: bool = True) -> None:
+    """Stop sending to a destination, keeping its subscriptions; its pending alerts become gone.
+
+    A pause that is not the chat's people's choice (``by_user``) is told to the operator (bot.operator).
+    """
     row = _destination(session, dest)
-    row.paused_at, row.paused_reason = now, reason[:2000]
+    row.paused_at, row.paused_reason, row.paused_by_user = now, reason[:2000], by_user
     session.execute(
         update(DeliveryRow)
         .where(
@@ -460,7 +469,7 @@ def resume_destination(session: Session, dest: Destination) -> bool:
     row = session.get(DestinationRow, (dest.platform, dest.address))
     if row is None or row.paused_at is None:
         return False
-    row.paused_at, row.paused_reason, row.gone_count = None, None, 0
+    row.paused_at, row.paused_reason, row.gone_count, row.paused_by_user = None, None, 0, False
     return True
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.events import Destination, Event
+from bot.incidents import Incident, IncidentKind
 from storage.search import index_events, unindex_events
 from storage.tables import (
     BrandAliasRow,
@@ -22,6 +23,7 @@ from storage.tables import (
     DestinationRow,
     EventKeyRow,
     EventRow,
+    IncidentRow,
     MetaRow,
     SubscriptionRow,
     table_of,
@@ -222,6 +224,25 @@ def recent_events(session: Session, limit: int) -> list[Event]:
 def count_events(session: Session) -> int:
     """Return how many events are stored."""
     return session.exec(select(func.count()).select_from(EventRow)).one()
+
+
+def incident_of(row: IncidentRow) -> Incident:
+    """Return the incident a row holds."""
+    return Incident(
+        kind=IncidentKind(row.kind),
+        subject=row.subject,
+        facts=json.loads(row.detail),
+        opened_at=row.opened_at,
+        cleared_at=row.cleared_at,
+        cleared_facts=json.loads(row.cleared_detail) if row.cleared_detail else {},
+        id=row.id or 0,
+    )
+
+
+def get_incidents(session: Session, ids: Sequence[int]) -> dict[int, Incident]:
+    """Return the incidents with these ids (the notices a worker claimed tell of them)."""
+    rows = session.exec(select(IncidentRow).where(col(IncidentRow.id).in_(list(ids))))
+    return {row.id: incident_of(row) for row in rows if row.id is not None}
 
 
 def upsert_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:

@@ -22,6 +22,7 @@ class SourceHealth:
     last_error: str | None = None
     consecutive_failures: int = 0
     next_attempt_at: datetime | None = None
+    failing_since: datetime | None = None
 
 
 def _health(row: SourceStateRow) -> SourceHealth:
@@ -57,11 +58,14 @@ def record_success(session: Session, name: str, cursor: str | None, digest: str,
     row.last_success_at = now
     row.consecutive_failures = 0
     row.next_attempt_at = None
+    row.failing_since = None
 
 
 def record_failure(session: Session, name: str, error: str, now: datetime, retry_at: datetime | None) -> None:
     """Record a failed fetch; the cursor stays where it was."""
     row = _row(session, name)
     row.last_error, row.last_error_at = error[:2000], now
+    if not row.consecutive_failures:
+        row.failing_since = now
     row.consecutive_failures += 1
     row.next_attempt_at = retry_at

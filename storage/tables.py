@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, String, Table, Text, UniqueConstraint, inspect
+from sqlalchemy import Column, Index, String, Table, Text, UniqueConstraint, inspect, text
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
@@ -83,6 +83,7 @@ class SourceStateRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     consecutive_failures: int = 0
     next_attempt_at: datetime | None = None
+    failing_since: datetime | None = None  # the first failure since the last success
 
 
 class DestinationRow(SQLModel, table=True):
@@ -95,6 +96,8 @@ class DestinationRow(SQLModel, table=True):
     gone_count: int = 0
     paused_at: datetime | None = None
     paused_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # The chat's people blocked or removed the bot (their choice); any other pause is told to the operator.
+    paused_by_user: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     language: str | None = Field(default=None, max_length=16)  # chosen with /language; None: the platform's guess
     # When alerts go out (/settings): as they come, or a daily digest; quiet hours in local time.
     alert_mode: str = Field(default="instant", max_length=12, sa_column_kwargs={"server_default": "instant"})
@@ -104,17 +107,48 @@ class DestinationRow(SQLModel, table=True):
     quiet_to: int | None = None
 
 
+# An incident is open while ``cleared_at`` is NULL, and at most one of a kind and subject is open.
+OPEN_INCIDENT = text("cleared_at IS NULL")
+
+
+class IncidentRow(SQLModel, table=True):
+    """Something the operator is told of when it begins and when it ends: a source down, a chat paused."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        Index(
+            "uq_incident_open",
+            "kind",
+            "subject",
+            unique=True,
+            sqlite_where=OPEN_INCIDENT,
+            postgresql_where=OPEN_INCIDENT,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    subject: str = Field(max_length=300)  # what it is about: a source's name, a chat, a platform and instance
+    detail: str = Field(sa_column=Column(Text, nullable=False))  # facts as JSON, worded when a notice is sent
+    opened_at: datetime
+    cleared_at: datetime | None = None
+    cleared_detail: str | None = Field(default=None, sa_column=Column(Text))
+
+
 class DeliveryRow(SQLModel, table=True):
-    """One alert for one destination: the outbox. Written with the event, sent by a worker."""
+    """One alert, or one notice to the operator, for one destination: the outbox. Sent by a worker."""
 
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("event_id", "event_hash", "platform", "address", name="uq_delivery"),
+        UniqueConstraint("incident_id", "event_hash", "platform", "address", name="uq_delivery_incident"),
         Index("ix_delivery_due", "status", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    event_id: str = Field(foreign_key="event.id", max_length=200)
+    # An alert tells of an event; a notice of an incident instead, and its "version" is the phase told.
+    event_id: str | None = Field(default=None, foreign_key="event.id", max_length=200)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id")
     event_hash: str = Field(max_length=16)  # the event version this alert tells about (hash prefix)
     is_update: bool = False
     platform: str = Field(max_length=20)

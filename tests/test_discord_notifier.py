@@ -84,6 +84,7 @@ async def test_platform_errors_map_to_outcomes(server, notifier, status, code, k
     outcome = await notifier.send(alert(ALERTS))
     assert outcome.kind is kind
     assert outcome.error == f"{status} {code}: scripted"
+    assert outcome.by_user is (code == 50007)  # closed DMs are the user's choice; lost rights are told to the operator
 
 
 async def test_sending_stops_before_too_many_invalid_requests(server, notifier, ticks):

@@ -58,9 +58,9 @@ async def test_a_long_alert_is_split_on_line_boundaries(api, notifier):
     ("envelope", "kind", "extra"),
     [
         (fake_telegram.RETRY_AFTER, OutcomeKind.RETRY, {"retry_after": 7.0}),
-        (fake_telegram.BLOCKED, OutcomeKind.GONE, {}),
-        (fake_telegram.KICKED, OutcomeKind.GONE, {}),
-        (fake_telegram.CHAT_NOT_FOUND, OutcomeKind.GONE, {}),
+        (fake_telegram.BLOCKED, OutcomeKind.GONE, {"by_user": True}),  # their choice: no operator alert
+        (fake_telegram.KICKED, OutcomeKind.GONE, {"by_user": True}),
+        (fake_telegram.CHAT_NOT_FOUND, OutcomeKind.GONE, {"by_user": False}),  # the operator hears of it
         (fake_telegram.migrated(-1009876543210), OutcomeKind.RETRY, {"new_address": "-1009876543210"}),
         (fake_telegram.BAD_ENTITIES, OutcomeKind.FAILED, {}),
         (fake_telegram.server_error(), OutcomeKind.RETRY, {"retry_after": None}),

@@ -1,0 +1,124 @@
+"""The operator watch: finds incidents, and tells the operator once when each begins and once when it ends.
+
+Every instance looks once a minute; the database keeps one open incident per kind and
+subject, so the operator hears of each once however many instances look. The notices go
+through the outbox like alerts (exactly once, paced, crash-safe) to ``[operator]
+telegram_chat_id`` and ``discord_channel_id``; every incident is logged as well, so one
+that stops the outbox itself is still seen.
+
+What is an incident:
+
+- a source whose every read has failed for ``source_down_hours``; ends at its next good read;
+- a chat paused for a reason other than its people blocking or removing the bot (the bot
+  lost its rights in a channel, a chat id that does not exist); ends when it is resumed or
+  its data is deleted;
+- an alert that has waited ``outbox_minutes`` to be sent (held ones count from when their
+  digest or quiet hours released them); ends when none has;
+- a platform's guard holding sends back before the platform bans the bot (Discord's
+  invalid-request limit), per instance; ends when it lets them go, or the instance stops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.config import OperatorConfig
+from bot.core import Core
+from bot.events import Destination
+from bot.incidents import IncidentKind
+from storage import incidents
+from storage.tables import DestinationRow
+
+logger = logging.getLogger(__name__)
+
+LOOK_EVERY = timedelta(minutes=1)
+OUTBOX = "outbox"
+
+Alarm = Callable[[], dict[str, Any] | None]  # a platform's guard: its facts while it holds sends back, else None
+
+
+@dataclass
+class OperatorWatch:
+    core: Core
+    config: OperatorConfig
+    platforms: frozenset[str]  # the platforms this instance sends on: notices go only where they can be sent
+    alarms: Mapping[str, Alarm] = field(default_factory=dict)
+    instance_id: str = ""
+    _told: list[str] = field(default_factory=list, init=False)  # what the look in progress opened and cleared
+
+    def destinations(self) -> list[Destination]:
+        """Return where the operator is told: the configured chats of the platforms this instance sends on."""
+        chats = {"telegram": self.config.telegram_chat_id, "discord": self.config.discord_channel_id}
+        return [Destination(p, str(chat)) for p, chat in chats.items() if chat is not None and p in self.platforms]
+
+    def look(self) -> list[str]:
+        """Open and clear incidents as things stand now; return a line for each, as logged."""
+        now = self.core.clock()
+        self._told = []
+        with self.core.session(write=True) as session:
+            session.connection()  # begin (on SQLite: take the write lock) before reading
+            self._sources(session, now)
+            self._destinations(session, now)
+            self._outbox(session, now)
+            self._alarms(session, now)
+            session.commit()
+        for line in self._told:
+            logger.warning("operator: %s", line)
+        return self._told
+
+    def _open(self, session: Session, kind: IncidentKind, subject: str, facts: dict[str, Any], now: datetime) -> None:
+        if incidents.open_incident(session, kind, subject, facts, now, self.destinations()) is not None:
+            self._told.append(f"{kind.value} began: {subject} {json.dumps(facts, default=str)}")
+
+    def _clear(self, session: Session, kind: IncidentKind, subject: str, facts: dict[str, Any], now: datetime) -> None:
+        if incidents.clear_incident(session, kind, subject, facts, now, self.destinations()) is not None:
+            self._told.append(f"{kind.value} ended: {subject} {json.dumps(facts, default=str)}")
+
+    def _sources(self, session: Session, now: datetime) -> None:
+        down_since = now - timedelta(hours=self.config.source_down_hours)
+        for row in incidents.failing_sources(session, down_since):
+            facts = {"since": row.failing_since, "failures": row.consecutive_failures, "error": row.last_error or ""}
+            self._open(session, IncidentKind.SOURCE_DOWN, row.name, facts, now)
+        failing = incidents.failing_source_names(session)
+        for incident in incidents.open_incidents(session, IncidentKind.SOURCE_DOWN):
+            if incident.subject not in failing:
+                self._clear(session, IncidentKind.SOURCE_DOWN, incident.subject, {}, now)
+
+    def _destinations(self, session: Session, now: datetime) -> None:
+        for row in incidents.paused_for_the_operator(session):
+            paused = {"reason": row.paused_reason or "", "since": row.paused_at}
+            self._open(session, IncidentKind.DESTINATION_PAUSED, f"{row.platform}:{row.address}", paused, now)
+        for incident in incidents.open_incidents(session, IncidentKind.DESTINATION_PAUSED):
+            platform, _, address = incident.subject.partition(":")
+            now_row = session.get(DestinationRow, (platform, address))
+            if now_row is None or now_row.paused_at is None:  # resumed, or its data deleted (/forget)
+                ended = {"deleted": now_row is None}
+                self._clear(session, IncidentKind.DESTINATION_PAUSED, incident.subject, ended, now)
+
+    def _outbox(self, session: Session, now: datetime) -> None:
+        waiting = incidents.waiting(session, now)
+        limit = timedelta(minutes=self.config.outbox_minutes)
+        if waiting.since is not None and now - waiting.since >= limit:
+            facts = {"since": waiting.since, "waiting": waiting.count, "error": waiting.error or ""}
+            self._open(session, IncidentKind.OUTBOX_STALE, OUTBOX, facts, now)
+        else:
+            self._clear(session, IncidentKind.OUTBOX_STALE, OUTBOX, {"minutes": self.config.outbox_minutes}, now)
+
+    def _alarms(self, session: Session, now: datetime) -> None:
+        for platform, alarm in self.alarms.items():
+            subject = f"{platform}/{self.instance_id}"
+            if (facts := alarm()) is not None:
+                self._open(session, IncidentKind.INVALID_REQUESTS, subject, {"platform": platform, **facts}, now)
+            else:
+                self._clear(session, IncidentKind.INVALID_REQUESTS, subject, {}, now)
+        live = incidents.live_instances(session) | {self.instance_id}
+        for incident in incidents.open_incidents(session, IncidentKind.INVALID_REQUESTS):
+            if incident.subject.partition("/")[2] not in live:  # its instance stopped: nothing holds sends back
+                self._clear(session, IncidentKind.INVALID_REQUESTS, incident.subject, {"stopped": True}, now)
