@@ -51,6 +51,7 @@ class OperatorWatch:
     platforms: frozenset[str]  # the platforms this instance sends on: notices go only where they can be sent
     alarms: Mapping[str, Alarm] = field(default_factory=dict)
     instance_id: str = ""
+    sources: frozenset[str] | None = None  # the sources this instance's checker reads (None: any in the database)
     _told: list[str] = field(default_factory=list, init=False)  # what the look in progress opened and cleared
 
     def destinations(self) -> list[Destination]:
@@ -84,6 +85,8 @@ class OperatorWatch:
     def _sources(self, session: Session, now: datetime) -> None:
         down_since = now - timedelta(hours=self.config.source_down_hours)
         for row in incidents.failing_sources(session, down_since):
+            if self.sources is not None and row.name not in self.sources:  # taken out of the configuration
+                continue
             facts = {"since": row.failing_since, "failures": row.consecutive_failures, "error": row.last_error or ""}
             self._open(session, IncidentKind.SOURCE_DOWN, row.name, facts, now)
         failing = incidents.failing_source_names(session)

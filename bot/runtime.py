@@ -105,10 +105,13 @@ def purge_removed_servers(core: Core, grace: timedelta) -> int:
     return purged
 
 
-def operator_watch(config: Config, core: Core, notifiers: Mapping[str, Notifier], instance_id: str) -> OperatorWatch:
+def operator_watch(
+    config: Config, core: Core, notifiers: Mapping[str, Notifier], instance_id: str, sources: list[Source]
+) -> OperatorWatch:
     """Return the watch that tells the operator of incidents, over the platforms this instance sends on."""
     alarms = {name: alarm for name, n in notifiers.items() if (alarm := getattr(n, "alarm", None))}
-    return OperatorWatch(core, config.operator, frozenset(notifiers), alarms, instance_id)
+    names = frozenset(source.name for source in sources)
+    return OperatorWatch(core, config.operator, frozenset(notifiers), alarms, instance_id, names)
 
 
 @dataclass
@@ -173,7 +176,7 @@ async def running(
 
     # Daily is enough for a grace period in days; every instance may run it (the deletes are idempotent).
     scheduler.add_job(purge, "interval", days=1, id="retention", coalesce=True, next_run_time=datetime.now(UTC))
-    watch = operator_watch(config, core, notifiers, worker.instance_id)
+    watch = operator_watch(config, core, notifiers, worker.instance_id, checker.sources)
 
     async def look() -> None:
         try:

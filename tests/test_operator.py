@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import discord
 import pytest
@@ -20,6 +22,7 @@ from bot.i18n import language
 from bot.incidents import IncidentKind, Notice, Outgoing, Phase
 from bot.operator import OperatorWatch
 from bot.render import notice_text
+from bot.sources.curated import CuratedSource
 from notifiers.discord_notifier import DiscordNotifier, InvalidRequestGuard
 from notifiers.telegram_bot import TelegramNotifier
 from storage import incidents, outbox
@@ -136,6 +139,7 @@ async def test_a_source_down_for_six_hours_is_told_once_and_its_return_once(core
     # The same source failing again is a new incident, told again after six more hours.
     fail(core, CPSC, "HTTP 500")
     clock.advance(hours=6)
+    assert dataclasses.replace(look, sources=frozenset({"ukopss"})).look() == []  # not read by this instance
     assert len(look.look()) == 1 and len(incident_rows(core)) == 2
 
 
@@ -354,3 +358,16 @@ def test_the_migration_tells_users_choices_from_the_operators_trouble_and_drops_
     command.downgrade(config, "0010")
     with engine.begin() as connection:
         assert connection.execute(text("SELECT count(*) FROM delivery")).scalar_one() == 0
+
+
+def test_the_runtime_watches_every_notifier_that_has_an_alarm(core):
+    from bot.config import Config
+    from bot.runtime import operator_watch
+
+    discord_notifier = DiscordNotifier(client=None, guard=InvalidRequestGuard())  # type: ignore[arg-type]
+    config = Config(operator=OperatorConfig(telegram_chat_id=-5, discord_channel_id=5))
+    notifiers = {"discord": discord_notifier, "test": Recorder("test")}
+    look = operator_watch(config, core, notifiers, "i-9", [CuratedSource(Path("extra.toml"))])
+    assert look.alarms == {"discord": discord_notifier.alarm} and look.instance_id == "i-9"
+    assert look.sources == {"curated:extra.toml"}
+    assert look.destinations() == [Destination("discord", "5")]  # no Telegram notifier runs here
