@@ -64,7 +64,7 @@ class Core:
 
     # --- what adapters report -----------------------------------------------------
 
-    def destination_gone(self, dest: Destination, reason: str, *, by_user: bool = True) -> None:
+    def destination_gone(self, dest: Destination, reason: str, *, by_user: bool) -> None:
         """The platform says the bot can no longer post there (removed, kicked): pause its alerts.
 
         ``by_user``: the chat's people did it (no incident for the operator); False for anything else.

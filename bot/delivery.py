@@ -266,7 +266,9 @@ class DeliveryWorker:
             if wait > 0.05:  # a busy or flood-waiting chat goes back in the queue: it must not hold up others
                 at = self.core.clock() + timedelta(seconds=wait)
                 for each in unit:
-                    await asyncio.to_thread(self._settle, outbox.mark_retry, each, at, "paced", count_attempt=False)
+                    await asyncio.to_thread(
+                        self._settle, outbox.mark_retry, each, at, outbox.PACED, count_attempt=False
+                    )
                 continue
             await gates[platform].acquire()
             await pacer.acquire(claim.destination.address, notifier.is_group(claim.destination.address))
@@ -341,7 +343,7 @@ class DeliveryWorker:
             at = self.core.clock()
             for claim in unit:
                 await asyncio.to_thread(
-                    self._settle, outbox.mark_retry, claim, at, "heartbeat lapsed", count_attempt=False
+                    self._settle, outbox.mark_retry, claim, at, outbox.HEARTBEAT_LAPSED, count_attempt=False
                 )
             return
         alert = unit[0].alert if len(unit) == 1 and not unit[0].digest else digest_of(unit)

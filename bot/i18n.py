@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
@@ -142,5 +143,21 @@ def format_number(number: int) -> str:
 
 
 def format_duration(span: timedelta) -> str:
-    """Return a span of time, rounded to its largest unit, as the current language says it: "3 hours", "3小时"."""
-    return format_timedelta(span, threshold=1.5, locale=_locale())
+    """Return a span of time in its two largest units, as the current language says it: "1 day 12 hours", "1天12小时".
+
+    Babel words one unit and rounds to it (36 hours is "2 days"); an operator reading how long
+    an outage lasted needs the second unit too.
+    """
+    seconds = max(0, round(span.total_seconds()))
+    if seconds < 60:
+        return format_timedelta(timedelta(seconds=seconds), granularity="second", threshold=1000, locale=_locale())
+    days, rest = divmod(round(seconds / 60), 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    units: list[tuple[int, Literal["day", "hour", "minute"]]] = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    first = next(n for n, (count, _unit) in enumerate(units) if count)
+    words = [
+        format_timedelta(timedelta(**{f"{unit}s": count}), granularity=unit, threshold=1000, locale=_locale())
+        for count, unit in units[first : first + 2]
+        if count
+    ]
+    return ("" if _active.get().startswith("zh") else " ").join(words)

@@ -20,6 +20,7 @@ from bot.events import Alert, Destination
 class IncidentKind(enum.StrEnum):
     SOURCE_DOWN = "source_down"  # subject: the source's name
     DESTINATION_PAUSED = "destination_paused"  # subject: "platform:address"
+    DESTINATIONS_PAUSED = "destinations_paused"  # many paused in one look, told together; subject: "chats"
     OUTBOX_STALE = "outbox_stale"  # subject: "outbox"
     INVALID_REQUESTS = "invalid_requests"  # subject: "platform/instance id"
 

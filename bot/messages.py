@@ -484,11 +484,14 @@ STATUS_HEADER_STOPPED = N_(
 
 # --- operator notices (issue 15) --------------------------------------------------
 NOTICE_SOURCE_DOWN = N_(
-    "⚠️ recallbot: source {source} has failed at every read since {since} ({failures} failures in a row). "
-    "The last error: {error}\nAnswers still say how old their data is, and what the source publishes "
-    "meanwhile is read once it is back."
+    "⚠️ recallbot: source {source} has failed at every read since {since} ({failures}). The last error: {error}\n"
+    "Answers still say how old their data is, and what the source publishes meanwhile is read once it is back."
 )
 NOTICE_SOURCE_BACK = N_("✅ recallbot: source {source} is read again, after failing for {duration}.")
+NOTICE_SOURCE_DROPPED = N_(
+    "✅ recallbot: source {source} is no longer read (it was taken out of the configuration), so it is no longer "
+    "reported down."
+)
 NOTICE_PAUSED = N_(
     "⚠️ recallbot: alerts to {platform} chat {address} are paused since {since}: {reason}\nIts people did not "
     "block the bot: check that the chat exists and that the bot may post there. Its subscriptions are kept."
@@ -498,15 +501,22 @@ NOTICE_FORGOTTEN = N_(
     "✅ recallbot: {platform} chat {address} is no longer paused: what was stored about it has been deleted "
     "(/forget, or its server removed the bot)."
 )
-NOTICE_OUTBOX_STALE = N_("⚠️ recallbot: an alert has waited to be sent since {since}; {waiting} are waiting. {why}")
-NOTICE_OUTBOX_ERROR = N_("The last error: {error}")
-NOTICE_OUTBOX_NO_ERROR = N_("None of them failed: is an instance running, and is it keeping up?")
-NOTICE_OUTBOX_MOVING = N_(
-    "✅ recallbot: alerts are going out again: none has waited over {minutes} minutes. The delay lasted {duration}."
+NOTICE_PAUSED_MANY = N_(
+    "⚠️ recallbot: alerts to {count} chats were paused at once, for reasons other than their people blocking the "
+    "bot; for example {examples}. Their subscriptions are kept. The incident table lists each one, and I say "
+    "so here when none is paused any more."
 )
+NOTICE_PAUSED_MANY_ENDED = N_(
+    "✅ recallbot: none of the chats paused at once is paused any more (each was resumed, or its data deleted). "
+    "It lasted {duration}."
+)
+NOTICE_OUTBOX_STALE = N_("⚠️ recallbot: an alert has waited to be sent since {since}; {waiting}. {why}")
+NOTICE_OUTBOX_ERROR = N_("Its last send failed: {error}")
+NOTICE_OUTBOX_NO_ERROR = N_("No send of it has failed: is an instance running, and is it keeping up?")
+NOTICE_OUTBOX_MOVING = N_("✅ recallbot: no alert has waited over {wait} now. The delay lasted {duration}.")
 NOTICE_GUARD = N_(
     "⚠️ recallbot: {platform} answered {count} requests with 401, 403 or 429 within {minutes} minutes, so "
-    "instance {instance} holds its sends back for {seconds} seconds before the platform bans the bot. "
+    "instance {instance} stopped sending to it for {seconds} seconds, before the platform could ban the bot. "
     "Look for a wrong token or channels the bot lost its rights in."
 )
 NOTICE_GUARD_CLEARED = N_(
@@ -515,3 +525,15 @@ NOTICE_GUARD_CLEARED = N_(
 NOTICE_GUARD_STOPPED = N_(
     "✅ recallbot: instance {instance}, which held back its sends to {platform}, has stopped (after {duration})."
 )
+
+
+def failures(count: int) -> str:
+    """Return "1 failure" or "6 failures in a row"."""
+    return ngettext("{count} failure", "{count} failures in a row", count).format(count=format_number(count))
+
+
+def alerts_waiting(count: int) -> str:
+    """Return "1 alert is waiting" or "3 alerts are waiting in all"."""
+    return ngettext("{count} alert is waiting", "{count} alerts are waiting in all", count).format(
+        count=format_number(count)
+    )

@@ -34,12 +34,13 @@ from bot.core import Core
 from bot.events import Destination
 from bot.incidents import IncidentKind
 from storage import incidents
-from storage.tables import DestinationRow
 
 logger = logging.getLogger(__name__)
 
 LOOK_EVERY = timedelta(minutes=1)
-OUTBOX = "outbox"
+OUTBOX, MANY_CHATS = "outbox", "chats"  # the subjects of the incidents that have one
+TELL_EACH_UP_TO = 5  # chats newly paused in one look told one by one; more are told in one notice
+EXAMPLES = 3  # chats a notice of many names
 
 Alarm = Callable[[], dict[str, Any] | None]  # a platform's guard: its facts while it holds sends back, else None
 
@@ -59,8 +60,16 @@ class OperatorWatch:
         chats = {"telegram": self.config.telegram_chat_id, "discord": self.config.discord_channel_id}
         return [Destination(p, str(chat)) for p, chat in chats.items() if chat is not None and p in self.platforms]
 
-    def look(self) -> list[str]:
-        """Open and clear incidents as things stand now; return a line for each, as logged."""
+    def sound_alarms(self) -> dict[str, dict[str, Any] | None]:
+        """Ask each platform's guard whether it held sends back; call it where the guard runs (the event loop)."""
+        return {platform: alarm() for platform, alarm in self.alarms.items()}
+
+    def look(self, alarms: Mapping[str, dict[str, Any] | None] | None = None) -> list[str]:
+        """Open and clear incidents as things stand now; return a line for each, as logged.
+
+        ``alarms`` are what :meth:`sound_alarms` returned (asked now when not given).
+        """
+        alarms = self.sound_alarms() if alarms is None else alarms
         now = self.core.clock()
         self._told = []
         with self.core.session(write=True) as session:
@@ -68,18 +77,36 @@ class OperatorWatch:
             self._sources(session, now)
             self._destinations(session, now)
             self._outbox(session, now)
-            self._alarms(session, now)
+            self._alarms(session, now, alarms)
             session.commit()
         for line in self._told:
             logger.warning("operator: %s", line)
         return self._told
 
-    def _open(self, session: Session, kind: IncidentKind, subject: str, facts: dict[str, Any], now: datetime) -> None:
-        if incidents.open_incident(session, kind, subject, facts, now, self.destinations()) is not None:
+    def _open(
+        self,
+        session: Session,
+        kind: IncidentKind,
+        subject: str,
+        facts: dict[str, Any],
+        now: datetime,
+        tell: bool = True,
+    ) -> None:
+        to = self.destinations() if tell else []
+        if incidents.open_incident(session, kind, subject, facts, now, to) is not None:
             self._told.append(f"{kind.value} began: {subject} {json.dumps(facts, default=str)}")
 
-    def _clear(self, session: Session, kind: IncidentKind, subject: str, facts: dict[str, Any], now: datetime) -> None:
-        if incidents.clear_incident(session, kind, subject, facts, now, self.destinations()) is not None:
+    def _clear(
+        self,
+        session: Session,
+        kind: IncidentKind,
+        subject: str,
+        facts: dict[str, Any],
+        now: datetime,
+        tell: bool = True,
+    ) -> None:
+        to = self.destinations() if tell else []
+        if incidents.clear_incident(session, kind, subject, facts, now, to) is not None:
             self._told.append(f"{kind.value} ended: {subject} {json.dumps(facts, default=str)}")
 
     def _sources(self, session: Session, now: datetime) -> None:
@@ -91,33 +118,51 @@ class OperatorWatch:
             self._open(session, IncidentKind.SOURCE_DOWN, row.name, facts, now)
         failing = incidents.failing_source_names(session)
         for incident in incidents.open_incidents(session, IncidentKind.SOURCE_DOWN):
-            if incident.subject not in failing:
+            if self.sources is not None and incident.subject not in self.sources:
+                self._clear(session, IncidentKind.SOURCE_DOWN, incident.subject, {"dropped": True}, now)
+            elif incident.subject not in failing:
                 self._clear(session, IncidentKind.SOURCE_DOWN, incident.subject, {}, now)
 
     def _destinations(self, session: Session, now: datetime) -> None:
-        for row in incidents.paused_for_the_operator(session):
-            paused = {"reason": row.paused_reason or "", "since": row.paused_at}
-            self._open(session, IncidentKind.DESTINATION_PAUSED, f"{row.platform}:{row.address}", paused, now)
+        """Tell each chat paused for the operator; many at once are told in one notice, not one each."""
+        paused = incidents.paused_for_the_operator(session)
+        one_by_one = len(paused) <= TELL_EACH_UP_TO
+        for row in paused:
+            facts = {"reason": row.paused_reason or "", "since": row.paused_at, "untold": not one_by_one}
+            self._open(
+                session, IncidentKind.DESTINATION_PAUSED, f"{row.platform}:{row.address}", facts, now, one_by_one
+            )
+        if not one_by_one:
+            examples = [(f"{row.platform}:{row.address}", row.paused_reason or "") for row in paused[:EXAMPLES]]
+            many = {"count": len(paused), "examples": examples, "since": paused[0].paused_at}
+            self._open(session, IncidentKind.DESTINATIONS_PAUSED, MANY_CHATS, many, now)
+        untold = 0
         for incident in incidents.open_incidents(session, IncidentKind.DESTINATION_PAUSED):
-            platform, _, address = incident.subject.partition(":")
-            now_row = session.get(DestinationRow, (platform, address))
-            if now_row is None or now_row.paused_at is None:  # resumed, or its data deleted (/forget)
-                ended = {"deleted": now_row is None}
-                self._clear(session, IncidentKind.DESTINATION_PAUSED, incident.subject, ended, now)
+            still = incidents.still_paused(session, incident.subject)
+            if still:
+                untold += bool(incident.facts.get("untold"))
+                continue
+            ended, tell = {"deleted": still is None}, not incident.facts.get("untold")
+            self._clear(session, IncidentKind.DESTINATION_PAUSED, incident.subject, ended, now, tell)
+        if not untold:
+            self._clear(session, IncidentKind.DESTINATIONS_PAUSED, MANY_CHATS, {}, now)
 
     def _outbox(self, session: Session, now: datetime) -> None:
-        waiting = incidents.waiting(session, now)
+        """Tell an alert waiting over the limit; its end once none has waited half as long (no begin-end-begin)."""
+        waiting = incidents.waiting(session, now, self.platforms)
         limit = timedelta(minutes=self.config.outbox_minutes)
-        if waiting.since is not None and now - waiting.since >= limit:
+        waited = now - waiting.since if waiting.since is not None else timedelta(0)
+        if waited >= limit:
             facts = {"since": waiting.since, "waiting": waiting.count, "error": waiting.error or ""}
             self._open(session, IncidentKind.OUTBOX_STALE, OUTBOX, facts, now)
-        else:
-            self._clear(session, IncidentKind.OUTBOX_STALE, OUTBOX, {"minutes": self.config.outbox_minutes}, now)
+        elif waited < limit / 2:
+            ended = {"minutes": self.config.outbox_minutes / 2, "waiting": waiting.count}
+            self._clear(session, IncidentKind.OUTBOX_STALE, OUTBOX, ended, now)
 
-    def _alarms(self, session: Session, now: datetime) -> None:
-        for platform, alarm in self.alarms.items():
+    def _alarms(self, session: Session, now: datetime, alarms: Mapping[str, dict[str, Any] | None]) -> None:
+        for platform, facts in alarms.items():
             subject = f"{platform}/{self.instance_id}"
-            if (facts := alarm()) is not None:
+            if facts is not None:
                 self._open(session, IncidentKind.INVALID_REQUESTS, subject, {"platform": platform, **facts}, now)
             else:
                 self._clear(session, IncidentKind.INVALID_REQUESTS, subject, {}, now)

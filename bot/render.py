@@ -7,7 +7,7 @@ order and labels here are the reference they follow.
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import i18n, messages
 from bot.events import Alert, Change, Event, EventKind
@@ -220,35 +220,41 @@ def notice_text(notice: Notice) -> str:
     """Render a notice to the operator as plain text, in the current language; errors are quoted as they came."""
     incident, facts = notice.incident, notice.incident.facts
     since = datetime.fromisoformat(facts["since"]) if facts.get("since") else incident.opened_at
-    error = str(facts.get("error", ""))[:ERROR_SHOWN]
     lasted = format_duration((incident.cleared_at or incident.opened_at) - since)
-    kind, opened = incident.kind, notice.phase is Phase.OPENED
-    if kind is IncidentKind.SOURCE_DOWN:
+    opened, ended = notice.phase is Phase.OPENED, incident.cleared_facts
+    if incident.kind is IncidentKind.SOURCE_DOWN:
         if opened:
             return _(messages.NOTICE_SOURCE_DOWN).format(
                 source=incident.subject,
                 since=format_datetime(since),
-                failures=format_number(int(facts.get("failures", 0))),
-                error=error,
+                failures=messages.failures(int(facts.get("failures", 1))),
+                error=_quoted(facts.get("error")),
             )
+        if ended.get("dropped"):
+            return _(messages.NOTICE_SOURCE_DROPPED).format(source=incident.subject)
         return _(messages.NOTICE_SOURCE_BACK).format(source=incident.subject, duration=lasted)
-    if kind is IncidentKind.DESTINATION_PAUSED:
+    if incident.kind is IncidentKind.DESTINATION_PAUSED:
         platform, _sep, address = incident.subject.partition(":")
         if opened:
-            reason = str(facts.get("reason", ""))[:ERROR_SHOWN]
-            return _(messages.NOTICE_PAUSED).format(
-                platform=platform, address=address, since=format_datetime(since), reason=reason
-            )
-        if incident.cleared_facts.get("deleted"):
+            reason = _quoted(facts.get("reason"))
+            since_text = format_datetime(since)
+            return _(messages.NOTICE_PAUSED).format(platform=platform, address=address, since=since_text, reason=reason)
+        if ended.get("deleted"):
             return _(messages.NOTICE_FORGOTTEN).format(platform=platform, address=address)
         return _(messages.NOTICE_RESUMED).format(platform=platform, address=address, duration=lasted)
-    if kind is IncidentKind.OUTBOX_STALE:
+    if incident.kind is IncidentKind.DESTINATIONS_PAUSED:
         if opened:
+            examples = messages.listing([f"{chat} ({_quoted(reason)[:200]})" for chat, reason in facts["examples"]])
+            return _(messages.NOTICE_PAUSED_MANY).format(count=format_number(int(facts["count"])), examples=examples)
+        return _(messages.NOTICE_PAUSED_MANY_ENDED).format(duration=lasted)
+    if incident.kind is IncidentKind.OUTBOX_STALE:
+        if opened:
+            error = _quoted(facts.get("error"))
             why = _(messages.NOTICE_OUTBOX_ERROR).format(error=error) if error else _(messages.NOTICE_OUTBOX_NO_ERROR)
-            waiting = format_number(int(facts.get("waiting", 0)))
+            waiting = messages.alerts_waiting(int(facts.get("waiting", 0)))
             return _(messages.NOTICE_OUTBOX_STALE).format(since=format_datetime(since), waiting=waiting, why=why)
-        minutes = format_number(int(incident.cleared_facts.get("minutes", 0)))
-        return _(messages.NOTICE_OUTBOX_MOVING).format(minutes=minutes, duration=lasted)
+        wait = format_duration(timedelta(minutes=float(ended.get("minutes", 0))))
+        return _(messages.NOTICE_OUTBOX_MOVING).format(wait=wait, duration=lasted)
     platform, _sep, instance = incident.subject.partition("/")
     platform, instance = platform.capitalize(), instance[:8]
     if opened:
@@ -259,6 +265,10 @@ def notice_text(notice: Notice) -> str:
             instance=instance,
             seconds=format_number(int(facts.get("hold_seconds", 0))),
         )
-    stopped = incident.cleared_facts.get("stopped")
-    template = messages.NOTICE_GUARD_STOPPED if stopped else messages.NOTICE_GUARD_CLEARED
+    template = messages.NOTICE_GUARD_STOPPED if ended.get("stopped") else messages.NOTICE_GUARD_CLEARED
     return _(template).format(platform=platform, instance=instance, duration=lasted)
+
+
+def _quoted(text: object) -> str:
+    """Return an error or reason from a platform or source as it came, cut to fit one message."""
+    return str(text or "")[:ERROR_SHOWN]

@@ -180,7 +180,7 @@ async def running(
 
     async def look() -> None:
         try:
-            if await asyncio.to_thread(watch.look):
+            if await asyncio.to_thread(watch.look, watch.sound_alarms()):  # the guards are asked on this loop
                 worker.wake()
         except Exception:
             logger.exception("looking for incidents failed; looking again in a minute")

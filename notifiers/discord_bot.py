@@ -256,7 +256,7 @@ class DiscordHandlers:
         for channel_id in channel_ids:
             dest = Destination(PLATFORM, str(channel_id))
             if reason:
-                self.core.destination_gone(dest, reason)
+                self.core.destination_gone(dest, reason, by_user=True)  # its server removed the bot
             else:
                 self.core.destination_back(dest)
 

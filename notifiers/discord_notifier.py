@@ -67,7 +67,7 @@ class InvalidRequestGuard:
         self._clock = clock
         self._seen: deque[float] = deque()
         self._throttles: list[Throttle] = []
-        self._tripped = False  # held sends back since the operator watch last asked
+        self._trip: dict[str, Any] | None = None  # the longest hold since the operator watch last asked
 
     def throttles(self) -> list[Throttle]:
         """Return the bot-wide 429s answered since the last call (discord.py waits most out by itself)."""
@@ -86,19 +86,20 @@ class InvalidRequestGuard:
             self._seen.popleft()
         if len(self._seen) < self.budget:
             return 0.0
-        self._tripped = True
-        return self._seen[len(self._seen) - self.budget] + self.window - now
+        hold = self._seen[len(self._seen) - self.budget] + self.window - now
+        if self._trip is None or hold > self._trip["hold_seconds"]:  # the facts as they were when it held
+            self._trip = {"count": len(self._seen), "minutes": round(self.window / 60), "hold_seconds": math.ceil(hold)}
+        return hold
 
     def alarm(self) -> dict[str, Any] | None:
-        """Return the facts of a hold for the operator, while holding or if it held since the last call; else None.
+        """Return the facts of the longest hold since the last call (one in force now included), or None.
 
-        A hold shorter than the watch's minute between looks is still told (and its end at the next look).
+        A hold that began and ended between two calls is still told, as it was. Call it on the
+        event loop that sends: the guard is not shared with other threads.
         """
-        hold = self.hold_for()
-        tripped, self._tripped = self._tripped, False
-        if not tripped:
-            return None
-        return {"count": len(self._seen), "minutes": round(self.window / 60), "hold_seconds": math.ceil(hold)}
+        self.hold_for()
+        trip, self._trip = self._trip, None
+        return trip
 
     def trace_config(self) -> aiohttp.TraceConfig:
         """Return an aiohttp trace that records every answer of the client's session."""

@@ -75,10 +75,17 @@ quiet_ptb_logs()  # for every Bot this module makes: the application's and the a
 # in a chat, 20 a minute in a group.
 TELEGRAM_LIMITS = Limits(per_second=25.0, per_chat_per_second=1.0, per_group_per_minute=18.0, concurrency=8)
 _GONE_BAD_REQUESTS = ("chat not found", "user not found", "peer_id_invalid", "group chat was deactivated")
-# Answers that mean the chat's people chose to stop the bot: blocked it, kicked it, deleted the
-# account or the group. Any other "gone" (a chat id that does not exist, no right to post) is
+# Answers that mean the chat's people chose to stop the bot: blocked it, kicked or removed it
+# ("bot is not a member of the supergroup chat" when the removal's update was missed), deleted
+# the account or the group. Any other "gone" (a chat id that does not exist, no right to post) is
 # told to the operator when it pauses the chat.
-_USERS_CHOICE = ("blocked by the user", "kicked", "user is deactivated", "group chat was deactivated")
+_USERS_CHOICE = (
+    "blocked by the user",
+    "kicked",
+    "is not a member",
+    "user is deactivated",
+    "group chat was deactivated",
+)
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -347,7 +354,7 @@ class TelegramHandlers:
 
     def _membership(self, dest: Destination, status: str) -> None:
         if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-            self.core.destination_gone(dest, f"the bot was removed from the chat ({status})")
+            self.core.destination_gone(dest, f"the bot was removed from the chat ({status})", by_user=True)
         else:
             self.core.destination_back(dest)
 

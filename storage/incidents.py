@@ -7,17 +7,17 @@ and the notices that tell of it are written together or not at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, update
+from sqlalchemy import and_, exists, func, not_, update
 from sqlmodel import Session, col, select
 
 from bot.events import Destination
 from bot.incidents import Incident, IncidentKind, Phase
-from storage.outbox import HELD_FOR_DIGEST, HELD_FOR_QUIET, PENDING
+from storage.outbox import HELD_FOR_DIGEST, HELD_FOR_QUIET, NOT_FAILURES, PENDING
 from storage.repo import incident_of, upsert_insert
 from storage.tables import DeliveryRow, DestinationRow, IncidentRow, InstanceRow, SourceStateRow, table_of
 
@@ -135,6 +135,13 @@ def paused_for_the_operator(session: Session) -> list[DestinationRow]:
     return list(session.exec(query.order_by(col(DestinationRow.paused_at))))
 
 
+def still_paused(session: Session, subject: str) -> bool | None:
+    """Tell whether the destination an incident is about is paused still; None if nothing is stored about it."""
+    platform, _, address = subject.partition(":")
+    row = session.get(DestinationRow, (platform, address))
+    return None if row is None else row.paused_at is not None
+
+
 def live_instances(session: Session) -> set[str]:
     """Return the ids of the instances in the instance table (the heartbeat forgets silent ones)."""
     return set(session.exec(select(InstanceRow.id)))
@@ -146,23 +153,24 @@ class Waiting:
 
     count: int
     since: datetime | None
-    error: str | None  # why the longest-waiting one was not sent yet, if a send failed
+    error: str | None  # why the longest-waiting one's last send failed; None if none did
 
 
-def waiting(session: Session, now: datetime) -> Waiting:
-    """Return how long the longest-waiting pending delivery has waited to be sent.
+def waiting(session: Session, now: datetime, platforms: Collection[str]) -> Waiting:
+    """Return how long the longest-waiting pending delivery of ``platforms`` has waited to be sent.
 
-    An alert held for its chat's digest or quiet hours waits on purpose: it counts from when
-    it was released (its due time), and not at all before. Any other counts from when it
-    was queued, through its retries, until it is settled.
+    An alert held for its chat's digest or quiet hours waits on purpose: it is not counted
+    until its release, and then counts from the release, through any retries. Any other
+    counts from when it was queued until it is settled.
     """
-    held = col(DeliveryRow.last_error).in_([HELD_FOR_DIGEST, HELD_FOR_QUIET])
-    since = case((held, col(DeliveryRow.next_attempt_at)), else_=col(DeliveryRow.created_at))
-    counted = and_(col(DeliveryRow.status) == PENDING, or_(~held, col(DeliveryRow.next_attempt_at) <= now))
+    reason = func.coalesce(col(DeliveryRow.last_error), "")
+    on_purpose = and_(reason.in_([HELD_FOR_DIGEST, HELD_FOR_QUIET]), col(DeliveryRow.next_attempt_at) > now)
+    since = func.coalesce(col(DeliveryRow.released_at), col(DeliveryRow.created_at))
+    counted = and_(col(DeliveryRow.status) == PENDING, col(DeliveryRow.platform).in_(list(platforms)), not_(on_purpose))
     count, oldest = session.exec(select(func.count(), func.min(since)).where(counted)).one()
     if oldest is None:
         return Waiting(count, None, None)
     error = session.exec(
-        select(DeliveryRow.last_error).where(counted, since == oldest, ~held).order_by(col(DeliveryRow.id)).limit(1)
+        select(DeliveryRow.last_error).where(counted, since == oldest).order_by(col(DeliveryRow.id)).limit(1)
     ).first()
-    return Waiting(count, oldest, error)
+    return Waiting(count, oldest, error if error not in (None, *NOT_FAILURES) else None)

@@ -267,6 +267,9 @@ def _schedule(row: Row[Any] | DestinationRow | None) -> Schedule:
 
 
 HELD_FOR_DIGEST, HELD_FOR_QUIET = "held for the digest", "held for quiet hours"
+# Why an alert went back to the queue unsent when nothing failed: the chat's pace, or its worker stalled.
+PACED, HEARTBEAT_LAPSED = "paced", "heartbeat lapsed"
+NOT_FAILURES = (HELD_FOR_DIGEST, HELD_FOR_QUIET, PACED, HEARTBEAT_LAPSED)
 
 
 def hold(session: Session, claim: Claim, until: datetime, digest: bool) -> bool:
@@ -274,7 +277,13 @@ def hold(session: Session, claim: Claim, until: datetime, digest: bool) -> bool:
     statement = update(DeliveryRow).where(
         col(DeliveryRow.id) == claim.id, col(DeliveryRow.claimed_by) == claim.owner, col(DeliveryRow.status) == PENDING
     )
-    values = {"next_attempt_at": until, "digest": digest, "claimed_until": None, "claimed_by": None}
+    values = {
+        "next_attempt_at": until,
+        "released_at": until,
+        "digest": digest,
+        "claimed_until": None,
+        "claimed_by": None,
+    }
     return (
         session.exec(statement.values(last_error=HELD_FOR_DIGEST if digest else HELD_FOR_QUIET, **values)).rowcount > 0
     )
@@ -330,7 +339,7 @@ def set_schedule(session: Session, dest: Destination, schedule: Schedule, now: d
         col(DeliveryRow.status) == PENDING,
         col(DeliveryRow.last_error).in_([HELD_FOR_DIGEST, HELD_FOR_QUIET]),
     )
-    return session.exec(released.values(next_attempt_at=now, digest=False)).rowcount
+    return session.exec(released.values(next_attempt_at=now, released_at=now, digest=False)).rowcount
 
 
 def renew_claims(session: Session, owner: str, ids: Sequence[int], now: datetime, lease: timedelta) -> int:
@@ -402,24 +411,26 @@ def readdress(session: Session, old: Destination, new_address: str) -> None:
     own rows (its pause state too) win.
     """
     session.flush()  # the statements below bypass the ORM: write its pending changes first
-    same: dict[type[SQLModel], tuple[str, ...]] = {
-        SubscriptionRow: ("key_type", "key"),
-        DeliveryRow: ("event_id", "incident_id", "event_hash"),
-        DestinationRow: (),
+    # Each unique constraint's columns besides the address (an alert has an event, a notice an incident).
+    same: dict[type[SQLModel], list[tuple[str, ...]]] = {
+        SubscriptionRow: [("key_type", "key")],
+        DeliveryRow: [("event_id", "event_hash"), ("incident_id", "event_hash")],
+        DestinationRow: [()],
     }
-    for model, unique in same.items():
+    for model, constraints in same.items():
         table = table_of(model)
         moving = [table.c.platform == old.platform, table.c.address == old.address]
         if model is DeliveryRow:
             moving.append(table.c.status == PENDING)  # sent and failed ones stay as history
         there = table.alias("there")
-        duplicate = (
-            sa_select(literal(1))
-            .where(there.c.platform == old.platform, there.c.address == new_address)
-            .where(*(there.c[name].is_not_distinct_from(table.c[name]) for name in unique))  # a notice has no event
-            .exists()
-        )
-        session.execute(delete(table).where(*moving, duplicate))
+        for unique in constraints:
+            duplicate = (
+                sa_select(literal(1))
+                .where(there.c.platform == old.platform, there.c.address == new_address)
+                .where(*(there.c[name] == table.c[name] for name in unique))
+                .exists()
+            )
+            session.execute(delete(table).where(*moving, duplicate))
         session.execute(update(table).where(*moving).values(address=new_address))
 
 
@@ -432,7 +443,7 @@ def _destination(session: Session, dest: Destination) -> DestinationRow:
 
 
 def record_gone(
-    session: Session, dest: Destination, reason: str, now: datetime, pause_after: int, *, by_user: bool = False
+    session: Session, dest: Destination, reason: str, now: datetime, pause_after: int, *, by_user: bool
 ) -> bool:
     """Count a "gone" answer; pause the destination after ``pause_after`` in a row. Return True if paused.
 
@@ -446,7 +457,7 @@ def record_gone(
     return False
 
 
-def pause_destination(session: Session, dest: Destination, reason: str, now: datetime, *, by_user: bool = True) -> None:
+def pause_destination(session: Session, dest: Destination, reason: str, now: datetime, *, by_user: bool) -> None:
     """Stop sending to a destination, keeping its subscriptions; its pending alerts become gone.
 
     A pause that is not the chat's people's choice (``by_user``) is told to the operator (bot.operator).

@@ -14,7 +14,7 @@ from storage.tables import DeliveryRow, InstanceRow
 
 @dataclass(frozen=True)
 class Backlog:
-    """The deliveries waiting: how many, and when the oldest of those due now was queued."""
+    """The deliveries waiting: how many, and when the oldest of those due now was queued (or released)."""
 
     depth: int  # every pending delivery, those held for a digest or backing off included
     oldest_due: datetime | None  # None when none is due
@@ -27,8 +27,9 @@ def backlog(session: Session, now: datetime) -> Backlog:
     waiting out a retry, is waiting on purpose, not on the workers.
     """
     due = col(DeliveryRow.next_attempt_at) <= now
+    queued = func.coalesce(col(DeliveryRow.released_at), col(DeliveryRow.created_at))  # a held one: when released
     depth, oldest = session.exec(
-        select(func.count(), func.min(case((due, col(DeliveryRow.created_at))))).where(DeliveryRow.status == PENDING)
+        select(func.count(), func.min(case((due, queued)))).where(DeliveryRow.status == PENDING)
     ).one()
     return Backlog(depth, oldest)
 

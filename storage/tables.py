@@ -164,6 +164,8 @@ class DeliveryRow(SQLModel, table=True):
     sent_at: datetime | None = None
     changes: str | None = Field(default=None, sa_column=Column(Text))  # what an update changed, as JSON
     digest: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})  # waits for the digest
+    # When a digest or quiet hours last released it: from then on it waits on the workers, not on purpose.
+    released_at: datetime | None = None
 
 
 class InstanceRow(SQLModel, table=True):

@@ -136,7 +136,7 @@ def test_start_resumes_a_paused_chat(core):
     from storage import outbox
 
     with core.session() as session:
-        outbox.pause_destination(session, CHAT, "Forbidden: bot was blocked by the user", core.clock())
+        outbox.pause_destination(session, CHAT, "Forbidden: bot was blocked by the user", core.clock(), by_user=True)
         session.commit()
     dispatch(core, CHAT, "/start")
     with core.session() as session:

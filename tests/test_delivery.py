@@ -162,7 +162,7 @@ async def test_a_moved_chat_is_readdressed(wcore, notifier):
 
 async def test_paused_destinations_get_no_new_alerts(wcore):
     with wcore.session() as session:
-        outbox.pause_destination(session, Destination("test", 1), "kicked", T0)
+        outbox.pause_destination(session, Destination("test", 1), "kicked", T0, by_user=True)
         event = repo.get_events(session, ["cpsc-25338"])["cpsc-25338"]
         session.execute(DeliveryRow.__table__.delete())
         queued = outbox.queue_alerts(

@@ -233,7 +233,7 @@ def test_channels_of_a_removed_server_are_kept_for_the_grace_period_then_deleted
     channel, other = Destination("discord", "31"), Destination("discord", "32")
     for dest in (channel, other):
         dispatch(core, dest, "/subscribe brand Anker")
-    core.destination_gone(channel, removed("Power bank owners"))
+    core.destination_gone(channel, removed("Power bank owners"), by_user=True)
     core.clock.advance(days=29, hours=23)
     assert core.purge_removed_servers(GRACE) == 0
     assert follows(core, "discord", 31) == [("brand", "anker")]
@@ -246,7 +246,7 @@ def test_channels_of_a_removed_server_are_kept_for_the_grace_period_then_deleted
 def test_a_server_that_invites_the_bot_back_within_the_grace_period_keeps_everything(core):
     channel = Destination("discord", "31")
     dispatch(core, channel, "/subscribe brand Anker")
-    core.destination_gone(channel, removed("Power bank owners"))
+    core.destination_gone(channel, removed("Power bank owners"), by_user=True)
     core.clock.advance(days=10)
     core.destination_back(channel)
     core.clock.advance(days=60)
@@ -258,8 +258,8 @@ def test_a_blocked_chat_is_paused_but_never_deleted(core):
     dm, group = Destination("telegram", "41"), Destination("telegram", "-42")
     for dest in (dm, group):
         dispatch(core, dest, "/subscribe brand Anker")
-    core.destination_gone(dm, "403 Forbidden: bot was blocked by the user")
-    core.destination_gone(group, "the bot was removed from the chat (kicked)")
+    core.destination_gone(dm, "403 Forbidden: bot was blocked by the user", by_user=True)
+    core.destination_gone(group, "the bot was removed from the chat (kicked)", by_user=True)
     core.clock.advance(days=365)
     assert core.purge_removed_servers(GRACE) == 0
     assert follows(core, "telegram", 41) == follows(core, "telegram", -42) == [("brand", "anker")]
@@ -268,7 +268,7 @@ def test_a_blocked_chat_is_paused_but_never_deleted(core):
 async def test_the_running_bot_purges_removed_servers_at_start_up_and_daily(core):
     channel = Destination("discord", "31")
     dispatch(core, channel, "/subscribe brand Anker")
-    core.destination_gone(channel, removed("Power bank owners"))
+    core.destination_gone(channel, removed("Power bank owners"), by_user=True)
     core.clock.advance(days=31)
     config = Config(retention=RetentionConfig(removed_server_days=30))
     async with running(config, core, {}) as runtime:

@@ -63,7 +63,7 @@ def test_readdress_merges_into_a_chat_that_already_follows_the_same_brand(core):
     assert queue(core) == 1  # the old chat's alert, before the new chat subscribed
     subscribe(core, NEW, "brand", "anker", "Anker")
     with core.session() as session:
-        outbox.record_gone(session, OLD, "kicked", NOW, pause_after=3)
+        outbox.record_gone(session, OLD, "kicked", NOW, pause_after=3, by_user=True)
         session.commit()
     readdress(core)
     pending = [("cpsc-25338", "pending")]
@@ -75,10 +75,10 @@ def test_readdress_keeps_one_alert_when_both_chats_have_it_pending(core):
     for dest in (OLD, NEW):
         subscribe(core, dest, "brand", "anker", "Anker")
         with core.session() as session:
-            outbox.record_gone(session, dest, "kicked", NOW, pause_after=3)
+            outbox.record_gone(session, dest, "kicked", NOW, pause_after=3, by_user=True)
             session.commit()
     with core.session() as session:
-        outbox.record_gone(session, NEW, "kicked", NOW, pause_after=3)  # the new chat's own count wins
+        outbox.record_gone(session, NEW, "kicked", NOW, pause_after=3, by_user=True)  # the new chat's own count wins
         session.commit()
     assert queue(core) == 2
     readdress(core)

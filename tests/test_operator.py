@@ -127,7 +127,7 @@ async def test_a_source_down_for_six_hours_is_told_once_and_its_return_once(core
         session.commit()
     assert len(look.look()) == 1 and look.look() == []
     await work.drain()
-    assert operator.texts[1] == f"✅ recallbot: source {CPSC} is read again, after failing for 7 hours."
+    assert operator.texts[1] == f"✅ recallbot: source {CPSC} is read again, after failing for 7 hours 3 minutes."
     [row] = incident_rows(core)
     assert (row.kind, row.subject, row.opened_at, row.cleared_at) == (
         "source_down",
@@ -211,14 +211,12 @@ async def test_the_outbox_is_told_when_an_alert_waits_too_long_and_when_it_moves
     assert len(look.look()) == 1
     await worker(core, clock, operator, sent).drain()
     assert operator.texts == [
-        "⚠️ recallbot: an alert has waited to be sent since Jul 1, 2025 12:00 UTC; 2 are waiting. "
-        "None of them failed: is an instance running, and is it keeping up?"
+        "⚠️ recallbot: an alert has waited to be sent since Jul 1, 2025 12:00 UTC; 2 alerts are waiting in all. "
+        "No send of it has failed: is an instance running, and is it keeping up?"
     ]
     assert len(look.look()) == 1
     await worker(core, clock, operator, sent).drain()
-    assert operator.texts[1] == (
-        "✅ recallbot: alerts are going out again: none has waited over 30 minutes. The delay lasted 30 minutes."
-    )
+    assert operator.texts[1] == ("✅ recallbot: no alert has waited over 15 minutes now. The delay lasted 30 minutes.")
 
 
 def test_an_alert_held_for_quiet_hours_counts_from_its_release(core, clock):
@@ -231,7 +229,14 @@ def test_an_alert_held_for_quiet_hours_counts_from_its_release(core, clock):
     clock.advance(hours=8, minutes=29)  # held for 8 hours, due for 29 minutes
     assert look.look() == []
     with core.session() as session:
-        assert incidents.waiting(session, clock()).since == NOW + timedelta(hours=8)
+        assert incidents.waiting(session, clock(), ["test"]).since == NOW + timedelta(hours=8)
+        # Paced once after its release (the chat was busy): it still counts from the release, and pacing is no error.
+        [claim, _] = outbox.claim_due(session, ["test"], clock(), 10, timedelta(minutes=1), owner="w")
+        outbox.mark_retry(session, claim, clock() + timedelta(seconds=1), outbox.PACED, count_attempt=False)
+        session.commit()
+    with core.session() as session:
+        assert incidents.waiting(session, clock(), ["test"]) == incidents.Waiting(2, NOW + timedelta(hours=8), None)
+        assert incidents.waiting(session, clock(), ["discord"]) == incidents.Waiting(0, None, None)
     clock.advance(minutes=1)
     assert [line.split(":")[0] for line in look.look()] == ["outbox_stale began"]
 
@@ -247,14 +252,18 @@ async def test_the_discord_guard_holding_sends_back_is_told_per_instance_and_cle
         guard.record(403)
     assert len(look.look()) == 1
     ticks[0] += 600.0
+    clock.advance(minutes=10)
     assert len(look.look()) == 1  # ended
     await worker(core, clock, operator).drain()
     assert operator.texts[0] == (
         "⚠️ recallbot: Discord answered 3 requests with 401, 403 or 429 within 10 minutes, so instance abcdef01 "
-        "holds its sends back for 600 seconds before the platform bans the bot. "
+        "stopped sending to it for 600 seconds, before the platform could ban the bot. "
         "Look for a wrong token or channels the bot lost its rights in."
     )
-    assert operator.texts[1].startswith("✅ recallbot: instance abcdef01 sends to Discord again")
+    assert (
+        operator.texts[1]
+        == "✅ recallbot: instance abcdef01 sends to Discord again, after holding back for 10 minutes."
+    )
     # An incident of an instance that stopped is cleared by the others.
     with core.session(write=True) as session:
         incidents.open_incident(session, IncidentKind.INVALID_REQUESTS, "discord/gone", {}, clock(), [OPERATOR])
@@ -355,6 +364,7 @@ def test_the_migration_tells_users_choices_from_the_operators_trouble_and_drops_
         assert session.execute(text("SELECT failing_since FROM source_state")).scalar_one() is not None
         incidents.open_incident(session, IncidentKind.SOURCE_DOWN, "cpsc", {}, NOW, [OPERATOR])
         session.commit()
+        assert session.execute(text("SELECT count(*) FROM delivery WHERE incident_id IS NOT NULL")).scalar_one() == 1
     command.downgrade(config, "0010")
     with engine.begin() as connection:
         assert connection.execute(text("SELECT count(*) FROM delivery")).scalar_one() == 0
@@ -371,3 +381,104 @@ def test_the_runtime_watches_every_notifier_that_has_an_alarm(core):
     assert look.alarms == {"discord": discord_notifier.alarm} and look.instance_id == "i-9"
     assert look.sources == {"curated:extra.toml"}
     assert look.destinations() == [Destination("discord", "5")]  # no Telegram notifier runs here
+
+
+async def test_a_guard_hold_that_ended_between_two_looks_is_told_as_it_was(core, clock):
+    ticks = [1000.0]
+    guard = InvalidRequestGuard(budget=3, window=600.0, clock=lambda: ticks[0])
+    look = OperatorWatch(core, OperatorConfig(telegram_chat_id=-1), frozenset({"telegram"}), {"discord": guard.alarm})
+    ticks[0] = 1590.0
+    for _ in range(3):
+        guard.record(429)
+    ticks[0] = 1600.0
+    assert guard.hold_for() == 590.0  # a send was held back here
+    ticks[0] = 2200.0  # and the hold is over before the watch looks
+    assert guard.hold_for() == 0.0
+    [began] = look.look()
+    assert (
+        began
+        == 'invalid_requests began: discord/ {"platform": "discord", "count": 3, "minutes": 10, "hold_seconds": 590}'
+    )
+    assert look.look() == ["invalid_requests ended: discord/ {}"]
+
+
+def test_instances_that_see_the_trouble_end_at_once_tell_it_once(core, clock):
+    with core.session(write=True) as session:
+        incidents.open_incident(session, IncidentKind.OUTBOX_STALE, "outbox", {}, clock(), [OPERATOR])
+        session.commit()
+    start, cleared = threading.Barrier(8), []
+
+    def clear_it() -> None:
+        with core.session(write=True) as session:
+            start.wait()
+            cleared.append(
+                incidents.clear_incident(session, IncidentKind.OUTBOX_STALE, "outbox", {}, clock(), [OPERATOR])
+            )
+            session.commit()
+
+    threads = [threading.Thread(target=clear_it) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([i for i in cleared if i is not None]) == 1
+    assert [phase for _, phase, _ in notices(core)] == ["opened", "cleared"]
+
+
+async def test_many_chats_paused_at_once_are_told_in_one_notice(core, clock):
+    operator = Recorder("telegram")
+    chats = [Destination("discord", str(n)) for n in range(100, 107)]
+    with core.session(write=True) as session:
+        for n, chat in enumerate(chats):
+            reason = "404 10003: Unknown Channel" if n % 2 else "403 50001: Missing Access"
+            outbox.pause_destination(session, chat, reason, clock(), by_user=False)
+        session.commit()
+    look = watch(core, outbox_minutes=10_000)  # the two alerts of the fixture are not late here
+    assert len(look.look()) == 8 and look.look() == []  # 7 incidents, one of them told
+    await worker(core, clock, operator).drain()
+    assert operator.texts == [
+        "⚠️ recallbot: alerts to 7 chats were paused at once, for reasons other than their people blocking the bot; "
+        "for example discord:100 (403 50001: Missing Access), discord:101 (404 10003: Unknown Channel) and "
+        "discord:102 (403 50001: Missing Access). Their subscriptions are kept. The incident table lists each one, "
+        "and I say so here when none is paused any more."
+    ]
+    clock.advance(hours=2)
+    for chat in chats[:6]:
+        core.destination_back(chat)
+    assert len(look.look()) == 6  # each ends, untold: one is still paused
+    core.forget(chats[6])
+    assert len(look.look()) == 2
+    await worker(core, clock, operator).drain()
+    assert operator.texts[1:] == [
+        "✅ recallbot: none of the chats paused at once is paused any more (each was resumed, or its data deleted). "
+        "It lasted 2 hours."
+    ]
+
+
+async def test_a_source_taken_out_of_the_configuration_is_no_longer_reported_down(core, clock):
+    operator = Recorder("telegram")
+    fail(core, "curated:extra.toml", "TOML error at line 3")
+    clock.advance(hours=7)
+    look = dataclasses.replace(watch(core, outbox_minutes=10_000), sources=frozenset({"curated:extra.toml"}))
+    assert len(look.look()) == 1
+    assert dataclasses.replace(look, sources=frozenset()).look() == [
+        'source_down ended: curated:extra.toml {"dropped": true}'
+    ]
+    await worker(core, clock, operator).drain()
+    assert operator.texts == [
+        "⚠️ recallbot: source curated:extra.toml has failed at every read since Jul 1, 2025 12:00 UTC (1 failure). "
+        "The last error: TOML error at line 3\nAnswers still say how old their data is, and what the source "
+        "publishes meanwhile is read once it is back.",
+        "✅ recallbot: source curated:extra.toml is no longer read (it was taken out of the configuration), so it is "
+        "no longer reported down.",
+    ]
+
+
+def test_a_notice_waiting_for_an_operator_group_that_moved_goes_to_its_new_id_once(core, clock):
+    new = "-100777"
+    with core.session(write=True) as session:
+        opened = incidents.open_incident(session, IncidentKind.OUTBOX_STALE, "outbox", {}, clock(), [OPERATOR])
+        incidents._queue_notices(session, opened, Phase.OPENED, [Destination("telegram", new)], clock())
+        session.commit()
+    core.destination_moved(OPERATOR, new)
+    assert notices(core) == [(opened, "opened", new)]

@@ -35,6 +35,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("incident_id", sa.Integer(), nullable=True))
         batch.create_foreign_key("fk_delivery_incident_id_incident", "incident", ["incident_id"], ["id"])
         batch.create_unique_constraint("uq_delivery_incident", ["incident_id", "event_hash", "platform", "address"])
+        batch.add_column(sa.Column("released_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+    # An alert held now counts as waiting from its release, as those held after this migration do.
+    op.execute(
+        "UPDATE delivery SET released_at = next_attempt_at WHERE status = 'pending' "
+        "AND last_error IN ('held for the digest', 'held for quiet hours')"
+    )
     with op.batch_alter_table("destination") as batch:
         batch.add_column(sa.Column("paused_by_user", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("source_state") as batch:
@@ -46,6 +52,7 @@ def upgrade() -> None:
         "UPDATE destination SET paused_by_user = TRUE WHERE paused_at IS NOT NULL AND ("
         "lower(paused_reason) LIKE '%blocked by the user%' OR lower(paused_reason) LIKE '%kicked%' "
         "OR lower(paused_reason) LIKE '%user is deactivated%' OR lower(paused_reason) LIKE '%removed from the%' "
+        "OR lower(paused_reason) LIKE '%group chat was deactivated%' OR lower(paused_reason) LIKE '%is not a member%' "
         "OR paused_reason LIKE '403 50007%')"
     )
 
@@ -57,6 +64,7 @@ def downgrade() -> None:
         batch.drop_column("paused_by_user")
     op.execute("DELETE FROM delivery WHERE incident_id IS NOT NULL")  # notices: the old schema has no place for them
     with op.batch_alter_table("delivery") as batch:
+        batch.drop_column("released_at")
         batch.drop_constraint("uq_delivery_incident", type_="unique")
         batch.drop_constraint("fk_delivery_incident_id_incident", type_="foreignkey")
         batch.drop_column("incident_id")
