@@ -482,3 +482,23 @@ def test_a_notice_waiting_for_an_operator_group_that_moved_goes_to_its_new_id_on
         session.commit()
     core.destination_moved(OPERATOR, new)
     assert notices(core) == [(opened, "opened", new)]
+
+
+async def test_an_operator_chat_that_is_gone_gets_no_more_notices(core, clock):
+    operator = Recorder("telegram")
+    operator.script[OPERATOR.address] = [
+        Outcome(OutcomeKind.GONE, error="Forbidden: bot was kicked from the supergroup chat", by_user=True)
+        for _ in range(PAUSE_AFTER)
+    ]
+    for n in range(PAUSE_AFTER):
+        with core.session(write=True) as session:
+            incidents.open_incident(session, IncidentKind.SOURCE_DOWN, f"s{n}", {}, clock(), [OPERATOR])
+            session.commit()
+        await worker(core, clock, operator).drain()
+        clock.advance(hours=2)
+    before = notices(core)
+    with core.session(write=True) as session:
+        assert outbox.paused_reason(session, OPERATOR) == "Forbidden: bot was kicked from the supergroup chat"
+        assert incidents.open_incident(session, IncidentKind.SOURCE_DOWN, "later", {}, clock(), [OPERATOR])
+        session.commit()
+    assert len(before) >= 2 and notices(core) == before  # the incident is recorded, with no notice to a paused chat
