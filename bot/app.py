@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,3 +48,13 @@ def open_core(config: Config) -> Core:
     else:
         logger.info("bundled dataset: the same files as at the last start; not read again")
     return core
+
+
+@contextmanager
+def opened_core(config: Config) -> Iterator[Core]:
+    """Open the core for the block (as ``open_core``), then close its database connections."""
+    core = open_core(config)
+    try:
+        yield core
+    finally:
+        core.engine.dispose()  # SQLite folds its write-ahead log back into the file when the last connection closes

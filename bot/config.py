@@ -22,6 +22,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -291,27 +292,31 @@ def _live_source_model(kind: SourceKind) -> type[BaseModel]:
 
 
 # Generated, not declared: KINDS already states each option's type, default and minimum (the CLI and the
-# runtime read them there), so a new kind stays one SourceKind entry.
-_SOURCE_MODELS: dict[str, type[BaseModel]] = {"curated": CuratedSource} | {
-    name: _live_source_model(kind) for name, kind in KINDS.items()
-}
-_KIND_NAMES = ", ".join(f'"{kind}"' for kind in _SOURCE_MODELS)
+# runtime read them there), so a new kind stays one SourceKind entry. Made on first use, not at import: only a
+# configuration with [[sources]] needs them, and `recallbot check` should not wait for them.
+@cache
+def _source_models() -> dict[str, type[BaseModel]]:
+    """Return each [[sources]] kind's settings model by kind, curated first."""
+    return {"curated": CuratedSource} | {name: _live_source_model(kind) for name, kind in KINDS.items()}
 
 
 def _kind_of(table: Any) -> Any:
     return table.get("kind") if isinstance(table, dict) else None
 
 
-def _schema(plugin_sections: list[str]) -> type[Settings]:
-    """Return the whole schema: each [[sources]] table by its kind's model, and a table per plugin's section."""
+def _schema(plugin_sections: list[str], with_sources: bool) -> type[Settings]:
+    """Return the whole schema: a table per plugin's section and, ``with_sources``, [[sources]] typed by kind."""
+    # Without, ``sources`` stays an untyped list: enough for a file and an environment that set none.
     plugins: dict[str, Any] = {name: (dict[str, Any] | None, None) for name in plugin_sections}
-    return create_model("RecallbotSettings", __base__=Settings, sources=(_sources_type(), []), **plugins)
+    if with_sources:
+        plugins["sources"] = (_sources_type(), [])
+    return create_model("RecallbotSettings", __base__=Settings, **plugins)
 
 
 def _sources_type() -> Any:
     """Return a list of tables, each validated by the model its ``kind`` names (a union made at run time)."""
     # Typed Any: the type checker cannot follow a type made from values, pydantic can.
-    kinds: Any = Union.__getitem__(tuple(Annotated[model, Tag(name)] for name, model in _SOURCE_MODELS.items()))
+    kinds: Any = Union.__getitem__(tuple(Annotated[model, Tag(name)] for name, model in _source_models().items()))
     table: Any = Annotated[kinds, Discriminator(_kind_of)]
     return list[table]
 
@@ -398,9 +403,10 @@ def _source_sentence(error: ErrorDetails, loc: list[str]) -> str:
         return "[[sources]] must be a list of tables, one [[sources]] header per source."
     where = f"[[sources]] #{int(loc[0]) + 1}"
     if len(loc) == 1:
-        return f"{where} kind must be one of {_KIND_NAMES}, got {table.get('kind')!r}; set kind."
+        names = ", ".join(f'"{kind}"' for kind in _source_models())
+        return f"{where} kind must be one of {names}, got {table.get('kind')!r}; set kind."
     kind, key = loc[1], loc[2]
-    fields = _fields(_SOURCE_MODELS[kind])
+    fields = _fields(_source_models()[kind])
     if error["type"] == "extra_forbidden":
         return f"{where} has unknown key '{key}' for kind {kind}; {_suggest(key, sorted(fields))}"
     if kind == "curated":
@@ -461,9 +467,12 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     if path is None and environ.get("RECALLBOT_CONFIG"):
         path = Path(environ["RECALLBOT_CONFIG"])
     plugin_sections = sorted(set(installed_platforms()) - set(Settings.model_fields))
-    schema = _schema(plugin_sections)
+    schema = _schema(plugin_sections, with_sources=False)
     file = _read_file(schema, path) if path is not None else {}
     env = _Environment(schema, environ)()
+    if "sources" in file or "sources" in env:  # read the environment again, as the typed [[sources]] parse it
+        schema = _schema(plugin_sections, with_sources=True)
+        env = _Environment(schema, environ)()
     try:
         settings = schema.model_validate(_merge(file, env))
     except ValidationError as error:

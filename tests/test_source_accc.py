@@ -14,8 +14,9 @@ from bs4 import BeautifulSoup
 from bot.errors import SourceError
 from bot.events import Event, EventKind
 from bot.extract import extract_models
-from bot.sources.accc import AUTHORITY, DEFAULT_URL, AcccSource, identifiers, parse_feed
+from bot.sources.accc import AUTHORITY, AcccSource, identifiers, parse_feed
 from bot.sources.base import Problem, digest_of
+from bot.sources.kinds import ACCC_URL as DEFAULT_URL
 from tests.conftest import DATA
 
 FEED = DATA / "accc" / "psa_recall-rss-first-2-items.xml"

@@ -30,8 +30,6 @@ from bot.sources.base import FetchResult, Parsed, digest_of, download, parse_eac
 
 KIND = "accc"
 AUTHORITY = "Australian Competition and Consumer Commission (ACCC)"
-ATTRIBUTION = "Source: ACCC © Commonwealth of Australia"
-DEFAULT_URL = "https://www.productsafety.gov.au/rss/feed.xml/psa_recall"
 SITE = "https://www.productsafety.gov.au"
 
 _BLOCK = "field--name-field-psa-recall-{}"

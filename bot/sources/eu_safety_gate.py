@@ -25,8 +25,6 @@ from bot.sources.base import FetchResult, HistoryStep, Parsed, Problem, digest_o
 
 KIND = "eu_safety_gate"
 AUTHORITY = "EU Safety Gate (European Commission)"
-ATTRIBUTION = "Source: EU Safety Gate (ec.europa.eu/safety-gate-alerts), © European Union, 2005–2026"
-BASE_URL = "https://ec.europa.eu/safety-gate-alerts"
 INDEX_PATH = "/api/download/weeklyReport/list/xml/en"
 
 _NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"

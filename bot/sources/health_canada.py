@@ -22,13 +22,12 @@ from bs4 import BeautifulSoup
 from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
 from bot.sources.base import FetchResult, Parsed, digest_of, download, parse_each
+from bot.sources.kinds import HC_CONSUMER_PRODUCTS as CONSUMER_PRODUCTS
+from bot.sources.kinds import HC_URL as DEFAULT_URL
 
 KIND = "health_canada"
 AUTHORITY = "Health Canada"
-ATTRIBUTION = "Contains information licensed under the Open Government Licence – Canada."
 SITE = "https://recalls-rappels.canada.ca"
-DEFAULT_URL = f"{SITE}/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json"
-CONSUMER_PRODUCTS = "Consumer product safety"
 
 _SPACES = re.compile(r"\s+")
 # Paragraphs of the site's HTML are joined without a space in the file ("...the product.Consumers must").

@@ -4,20 +4,36 @@ The five live feeds are on by default (``default_sources``); a ``[[sources]]`` l
 them. The configuration makes each kind's settings model from its entry here (``url_key`` and
 ``default_url``, and ``options``: type, default, smallest value), so a new kind is one entry in
 ``KINDS`` and one module in ``bot/sources/``.
+
+Nothing here imports a source module: answers read a kind's licence line (``attribution_of``)
+and the configuration its options, and neither should load the feeds' HTTP and HTML libraries.
+A kind's module is imported when a source of that kind is built; its default address and
+licence line are kept here, and the module imports them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
-from bot.sources import accc, cpsc, eu_safety_gate, health_canada, uk_opss
-from bot.sources.base import Source
+    from bot.sources.base import Source
 
+# Each kind's default address and licence line live here, and its module imports them: answers and the
+# configuration read them without loading the feed code.
 CPSC_URL = "https://www.saferproducts.gov/RestWebServices/Recall"
+EU_URL = "https://ec.europa.eu/safety-gate-alerts"
+EU_ATTRIBUTION = "Source: EU Safety Gate (ec.europa.eu/safety-gate-alerts), © European Union, 2005–2026"
+HC_URL = "https://recalls-rappels.canada.ca/sites/default/files/opendata-donneesouvertes/HCRSAMOpenData.json"
+HC_ATTRIBUTION = "Contains information licensed under the Open Government Licence – Canada."
+HC_CONSUMER_PRODUCTS = "Consumer product safety"  # the organisation whose recalls are read by default
+UK_URL = "https://www.gov.uk"
+UK_ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
+ACCC_URL = "https://www.productsafety.gov.au/rss/feed.xml/psa_recall"
+ACCC_ATTRIBUTION = "Source: ACCC © Commonwealth of Australia"
 
 
 @dataclass(frozen=True)
@@ -47,22 +63,32 @@ class SourceKind:
 
 
 def _cpsc(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    from bot.sources import cpsc
+
     return cpsc.CpscSource(url, client, first_days=options.get("first_days", 90))
 
 
 def _eu(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    from bot.sources import eu_safety_gate
+
     return eu_safety_gate.EuSafetyGateSource(url, client, weeks=options["weeks"], delay=options["delay"])
 
 
 def _hc(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    from bot.sources import health_canada
+
     return health_canada.HealthCanadaSource(url, client, organizations=tuple(options["organizations"]))
 
 
 def _uk(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    from bot.sources import uk_opss
+
     return uk_opss.UkOpssSource(url, client, first_count=options["first_count"], delay=options["delay"])
 
 
 def _accc(url: str, client: httpx.AsyncClient, options: Mapping[str, Any]) -> Source:
+    from bot.sources import accc
+
     return accc.AcccSource(url, client)
 
 
@@ -81,8 +107,8 @@ KINDS: dict[str, SourceKind] = {
             "eu_safety_gate",
             "eu",
             "base_url",
-            eu_safety_gate.BASE_URL,
-            eu_safety_gate.ATTRIBUTION,
+            EU_URL,
+            EU_ATTRIBUTION,
             _eu,
             {"weeks": Option(int, 8, 1), "delay": Option(float, 1.0, 0)},
         ),
@@ -90,17 +116,17 @@ KINDS: dict[str, SourceKind] = {
             "health_canada",
             "hc",
             "url",
-            health_canada.DEFAULT_URL,
-            health_canada.ATTRIBUTION,
+            HC_URL,
+            HC_ATTRIBUTION,
             _hc,
-            {"organizations": Option(tuple, (health_canada.CONSUMER_PRODUCTS,))},
+            {"organizations": Option(tuple, (HC_CONSUMER_PRODUCTS,))},
         ),
         SourceKind(
             "uk_opss",
             "uk",
             "base_url",
-            uk_opss.BASE_URL,
-            uk_opss.ATTRIBUTION,
+            UK_URL,
+            UK_ATTRIBUTION,
             _uk,
             {"first_count": Option(int, 50, 1), "delay": Option(float, 0.0, 0)},
         ),
@@ -108,8 +134,8 @@ KINDS: dict[str, SourceKind] = {
             "accc",
             "accc",
             "url",
-            accc.DEFAULT_URL,
-            accc.ATTRIBUTION,
+            ACCC_URL,
+            ACCC_ATTRIBUTION,
             _accc,
         ),
     )

@@ -24,11 +24,10 @@ from bot.errors import RecordError, SourceError
 from bot.events import Event, EventKind
 from bot.normalize import has_digit
 from bot.sources.base import FetchResult, Parsed, Problem, digest_of, download, parse_each
+from bot.sources.kinds import UK_URL as BASE_URL
 
 KIND = "uk_opss"
 AUTHORITY = "Office for Product Safety and Standards (OPSS), UK"
-ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
-BASE_URL = "https://www.gov.uk"
 SEARCH_PATH = "/api/search.json"
 CONTENT_PATH = "/api/content"
 WEB_URL = "https://www.gov.uk"  # events link the public page, even when base_url is a mirror or a test host
