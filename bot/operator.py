@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from bot.core import Core
 from bot.events import Destination
 from bot.incidents import IncidentKind
 from storage import incidents
+from storage.sources import list_states
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +93,7 @@ class OperatorWatch:
         now: datetime,
         tell: bool = True,
     ) -> None:
-        to = self.destinations() if tell else []
-        if incidents.open_incident(session, kind, subject, facts, now, to) is not None:
-            self._told.append(f"{kind.value} began: {subject} {json.dumps(facts, default=str)}")
+        self._change(incidents.open_incident, "began", session, kind, subject, facts, now, tell)
 
     def _clear(
         self,
@@ -105,18 +104,34 @@ class OperatorWatch:
         now: datetime,
         tell: bool = True,
     ) -> None:
-        to = self.destinations() if tell else []
-        if incidents.clear_incident(session, kind, subject, facts, now, to) is not None:
-            self._told.append(f"{kind.value} ended: {subject} {json.dumps(facts, default=str)}")
+        self._change(incidents.clear_incident, "ended", session, kind, subject, facts, now, tell)
+
+    def _change(
+        self,
+        change: Callable[[Session, IncidentKind, str, dict[str, Any], datetime, Sequence[Destination]], int | None],
+        verb: str,
+        session: Session,
+        kind: IncidentKind,
+        subject: str,
+        facts: dict[str, Any],
+        now: datetime,
+        tell: bool,
+    ) -> None:
+        """Open or clear an incident, telling the operator chats unless ``tell`` is off; note it for the log."""
+        if change(session, kind, subject, facts, now, self.destinations() if tell else []) is not None:
+            self._told.append(f"{kind.value} {verb}: {subject} {json.dumps(facts, default=str)}")
 
     def _sources(self, session: Session, now: datetime) -> None:
         down_since = now - timedelta(hours=self.config.source_down_hours)
-        for row in incidents.failing_sources(session, down_since):
-            if self.sources is not None and row.name not in self.sources:  # taken out of the configuration
+        states = list_states(session)
+        for state in states:
+            if not state.failing_since or state.failing_since > down_since:
                 continue
-            facts = {"since": row.failing_since, "failures": row.consecutive_failures, "error": row.last_error or ""}
-            self._open(session, IncidentKind.SOURCE_DOWN, row.name, facts, now)
-        failing = incidents.failing_source_names(session)
+            if self.sources is not None and state.name not in self.sources:  # taken out of the configuration
+                continue
+            facts = {"since": state.failing_since, "failures": state.consecutive_failures, "error": state.last_error}
+            self._open(session, IncidentKind.SOURCE_DOWN, state.name, facts, now)
+        failing = {state.name for state in states if state.failing_since}
         for incident in incidents.open_incidents(session, IncidentKind.SOURCE_DOWN):
             if self.sources is not None and incident.subject not in self.sources:
                 self._clear(session, IncidentKind.SOURCE_DOWN, incident.subject, {"dropped": True}, now)
@@ -137,8 +152,7 @@ class OperatorWatch:
             many = {"count": len(paused), "examples": examples, "since": paused[0].paused_at}
             self._open(session, IncidentKind.DESTINATIONS_PAUSED, MANY_CHATS, many, now)
         untold = 0
-        for incident in incidents.open_incidents(session, IncidentKind.DESTINATION_PAUSED):
-            still = incidents.still_paused(session, incident.subject)
+        for incident, still in incidents.pause_incidents(session):
             if still:
                 untold += bool(incident.facts.get("untold"))
                 continue

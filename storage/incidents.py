@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, not_, update
+from sqlalchemy import and_, exists, func, not_, tuple_, update
 from sqlmodel import Session, col, select
 
 from bot.events import Destination
 from bot.incidents import Incident, IncidentKind, Phase
 from storage.outbox import HELD_FOR_DIGEST, HELD_FOR_QUIET, NOT_FAILURES, PENDING
-from storage.repo import incident_of, upsert_insert
-from storage.tables import DeliveryRow, DestinationRow, IncidentRow, InstanceRow, SourceStateRow, table_of
+from storage.repo import chunks, incident_of, upsert_insert
+from storage.tables import DeliveryRow, DestinationRow, IncidentRow, InstanceRow, table_of
 
 
 def _json(facts: dict[str, Any]) -> str:
@@ -111,17 +111,6 @@ def open_incidents(session: Session, kind: IncidentKind | None = None) -> list[I
 # --- what the watch looks at -----------------------------------------------------------
 
 
-def failing_sources(session: Session, since: datetime) -> list[SourceStateRow]:
-    """Return the sources that have failed every time since ``since`` or before."""
-    query = select(SourceStateRow).where(col(SourceStateRow.failing_since) <= since)
-    return list(session.exec(query.order_by(col(SourceStateRow.name))))
-
-
-def failing_source_names(session: Session) -> set[str]:
-    """Return the names of the sources whose last read failed."""
-    return set(session.exec(select(SourceStateRow.name).where(col(SourceStateRow.failing_since).is_not(None))))
-
-
 def paused_for_the_operator(session: Session) -> list[DestinationRow]:
     """Return the destinations paused for a reason other than their users' choice that have no open incident."""
     told = exists().where(
@@ -135,11 +124,22 @@ def paused_for_the_operator(session: Session) -> list[DestinationRow]:
     return list(session.exec(query.order_by(col(DestinationRow.paused_at))))
 
 
-def still_paused(session: Session, subject: str) -> bool | None:
-    """Tell whether the destination an incident is about is paused still; None if nothing is stored about it."""
-    platform, _, address = subject.partition(":")
-    row = session.get(DestinationRow, (platform, address))
-    return None if row is None else row.paused_at is not None
+def pause_incidents(session: Session) -> list[tuple[Incident, bool | None]]:
+    """Return each open incident of a paused destination, and whether that destination is paused still.
+
+    None: nothing is stored about it any more (/forget, or its server's data was deleted).
+    """
+    open_ = open_incidents(session, IncidentKind.DESTINATION_PAUSED)
+    chats = [tuple(incident.subject.split(":", 1)) for incident in open_]
+    paused: dict[str, bool] = {}
+    for some in chunks(chats):  # looked up by primary key, many at a time
+        rows = session.exec(
+            select(DestinationRow.platform, DestinationRow.address, DestinationRow.paused_at).where(
+                tuple_(col(DestinationRow.platform), col(DestinationRow.address)).in_(some)
+            )
+        )
+        paused.update({f"{platform}:{address}": at is not None for platform, address, at in rows})
+    return [(incident, paused.get(incident.subject)) for incident in open_]
 
 
 def live_instances(session: Session) -> set[str]:

@@ -44,7 +44,7 @@ class KeyHit:
     event: Event
 
 
-def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
+def chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -84,7 +84,7 @@ def known_hashes(session: Session, ids: Sequence[str], origin: str | None = None
         rows = session.exec(select(EventRow.id, EventRow.content_hash).where(EventRow.origin == origin))
         found = {event_id: digest for event_id, digest in rows if event_id in wanted}
         ids = [event_id for event_id in ids if event_id not in found]
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         rows = session.exec(select(EventRow.id, EventRow.content_hash).where(col(EventRow.id).in_(chunk)))
         found.update(dict(rows.all()))
     return found
@@ -93,7 +93,7 @@ def known_hashes(session: Session, ids: Sequence[str], origin: str | None = None
 def event_origins(session: Session, ids: Sequence[str]) -> dict[str, str]:
     """Return the origin (the source that last wrote it) of every stored event among ``ids``."""
     found: dict[str, str] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         found.update(dict(session.exec(select(EventRow.id, EventRow.origin).where(col(EventRow.id).in_(chunk))).all()))
     return found
 
@@ -101,7 +101,7 @@ def event_origins(session: Session, ids: Sequence[str]) -> dict[str, str]:
 def get_events(session: Session, ids: Sequence[str]) -> dict[str, Event]:
     """Return the stored events among ``ids``."""
     found: dict[str, Event] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         for event_id, data in session.exec(select(EventRow.id, EventRow.data).where(col(EventRow.id).in_(chunk))):
             found[event_id] = Event.from_dict(json.loads(data))
     return found
@@ -130,7 +130,7 @@ def _key_rows(events: Iterable[Event]) -> list[dict[str, str]]:
 
 def insert_events(session: Session, events: Sequence[Event], origin: str, now: datetime) -> None:
     """Store new events and their lookup keys, in bulk."""
-    for chunk in _chunks(list(events)):
+    for chunk in chunks(list(events)):
         session.execute(insert(EventRow), [_event_row(e, origin, now) for e in chunk])
         keys = _key_rows(chunk)
         if keys:
@@ -141,7 +141,7 @@ def insert_events(session: Session, events: Sequence[Event], origin: str, now: d
 def replace_events(session: Session, events: Sequence[Event], origin: str, now: datetime) -> None:
     """Overwrite stored events with new versions, keeping when they were first seen."""
     table = table_of(EventRow)
-    for chunk in _chunks(list(events)):
+    for chunk in chunks(list(events)):
         ids = [e.id for e in chunk]
         session.execute(delete(EventKeyRow).where(col(EventKeyRow.event_id).in_(ids)))
         for event in chunk:
@@ -177,7 +177,7 @@ def events_for_keys(session: Session, keys: Iterable[tuple[str, str]]) -> list[K
     values = sorted({key for _, key in wanted})
     hits: list[KeyHit] = []
     events: dict[str, Event] = {}
-    for chunk in _chunks(values):
+    for chunk in chunks(values):
         # Annotated: SQLModel's Session.execute drops the row types that the statement declares.
         rows: Result[str, str, str, str, str] = session.execute(_EVENTS_FOR_KEYS, {"types": types, "keys": list(chunk)})
         for key_type, key, label, event_id, data in rows:
