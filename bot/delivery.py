@@ -143,7 +143,7 @@ class DeliveryWorker:
             if share := getattr(n, "share_pacer", None):
                 share(self._pacers[name])
         self._wake = asyncio.Event()
-        self._unsettled: list[tuple[Pacer, Claim, Outcome, asyncio.Future[None]]] = []
+        self._unsettled: list[tuple[Pacer, Claim, Outcome, bool, asyncio.Future[None]]] = []
         self._settling = asyncio.Lock()
         self.instance_id = uuid.uuid4().hex
         self.heartbeat_every = heartbeat_every
@@ -356,9 +356,11 @@ class DeliveryWorker:
             outcome = Outcome(OutcomeKind.RETRY, error=f"{type(error).__name__}: {error}")
         if outcome.retry_after is not None:  # counted per send: a digest's deliveries share one answer
             self.metrics.rate_limited(notifier.platform)
-        await asyncio.gather(*(self._settle_outcome(pacer, claim, outcome) for claim in unit))
+        # What the answer says of the chat (gone, moved, rate limited) is recorded once, with the first delivery:
+        # a digest of five answered "gone" once is one "gone", not five.
+        await asyncio.gather(*(self._settle_outcome(pacer, claim, outcome, n > 0) for n, claim in enumerate(unit)))
 
-    async def _settle_outcome(self, pacer: Pacer, claim: Claim, outcome: Outcome) -> None:
+    async def _settle_outcome(self, pacer: Pacer, claim: Claim, outcome: Outcome, carried: bool = False) -> None:
         """Record an outcome before the send counts as done.
 
         Outcomes that arrive while another settle is being written are written together
@@ -366,12 +368,12 @@ class DeliveryWorker:
         left unrecorded beyond the sends in flight.
         """
         done = asyncio.get_running_loop().create_future()
-        self._unsettled.append((pacer, claim, outcome, done))
+        self._unsettled.append((pacer, claim, outcome, carried, done))
         async with self._settling:
             if not done.done():
                 batch, self._unsettled = self._unsettled, []
                 try:
-                    await asyncio.to_thread(self._record_many, [item[:3] for item in batch])
+                    await asyncio.to_thread(self._record_many, [item[:4] for item in batch])
                 except Exception as error:
                     for *_, future in batch:
                         future.set_exception(error)
@@ -380,15 +382,19 @@ class DeliveryWorker:
                         future.set_result(None)
         await done
 
-    def _record_many(self, batch: list[tuple[Pacer, Claim, Outcome]]) -> None:
+    def _record_many(self, batch: list[tuple[Pacer, Claim, Outcome, bool]]) -> None:
         """Settle several deliveries in one transaction (a group commit)."""
         now = self.core.clock()
         with self.core.session(write=True) as session:
-            for pacer, claim, outcome in batch:
-                self._record(session, pacer, claim, outcome, now)
+            for pacer, claim, outcome, carried in batch:
+                self._record(session, pacer, claim, outcome, now, carried)
             session.commit()
 
-    def _record(self, session: Session, pacer: Pacer, claim: Claim, outcome: Outcome, now: datetime) -> None:
+    def _record(
+        self, session: Session, pacer: Pacer, claim: Claim, outcome: Outcome, now: datetime, carried: bool = False
+    ) -> None:
+        """Settle one delivery. ``carried``: it rode in a message whose first delivery records what the answer
+        says of the chat (gone, moved, its rate limit); this one is only put back or settled."""
         error = outcome.error or outcome.kind.value
         if outcome.kind is OutcomeKind.SENT:
             outbox.mark_sent(session, claim, now)
@@ -398,16 +404,24 @@ class DeliveryWorker:
             if outbox.mark_failed(session, claim, error):  # a claim taken over was logged by the outbox
                 logger.warning("delivery %s failed for good: %s", claim.id, error)
         elif outcome.new_address is not None:
-            outbox.readdress(session, claim.destination, outcome.new_address)
+            if not carried:  # the first moved every pending delivery of the chat, this one too
+                outbox.readdress(session, claim.destination, outcome.new_address)
             outbox.mark_retry(session, claim, now, error, count_attempt=False)
         elif outcome.kind is OutcomeKind.GONE:
             self.metrics.alert(claim.destination.platform, "gone")
-            paused = outbox.record_gone(session, claim.destination, error, now, PAUSE_AFTER, by_user=outcome.by_user)
+            # A carried one follows the first: gone with the chat if it paused it (the retry then finds it settled).
+            paused = not carried and outbox.record_gone(
+                session, claim.destination, error, now, PAUSE_AFTER, by_user=outcome.by_user
+            )
             if not paused:
                 outbox.mark_retry(session, claim, now + timedelta(seconds=backoff(claim.attempts + 1)), error)
-            logger.info("destination %s answered gone (%s)%s", claim.destination, error, "; paused" if paused else "")
+            if not carried:
+                logger.info(
+                    "destination %s answered gone (%s)%s", claim.destination, error, "; paused" if paused else ""
+                )
         elif outcome.retry_after is not None:
-            pacer.limited(claim.destination.address, outcome.retry_after, bot_wide=outcome.global_limit)
+            if not carried:
+                pacer.limited(claim.destination.address, outcome.retry_after, bot_wide=outcome.global_limit)
             at = now + timedelta(seconds=outcome.retry_after)
             outbox.mark_retry(session, claim, at, error, count_attempt=False)
         elif claim.attempts + 1 >= MAX_ATTEMPTS:

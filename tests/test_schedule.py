@@ -17,14 +17,14 @@ from bot import messages
 from bot.commands import dispatch
 from bot.core import Core
 from bot.dataset import store_events
-from bot.delivery import DeliveryWorker
+from bot.delivery import DeliveryWorker, Outcome, OutcomeKind
 from bot.events import Alert, Destination, Reason
 from bot.schedule import DIGEST, Schedule, is_serious, next_local
 from notifiers.discord_render import alert_page
 from notifiers.telegram_render import alert_html
 from storage import outbox
 from storage.outbox import ONE_OFF_OWNER
-from storage.tables import DeliveryRow
+from storage.tables import DeliveryRow, DestinationRow
 from tests.conftest import Clock, slice_event, subscribe_and_queue
 from tests.test_delivery import ScriptedNotifier
 
@@ -125,6 +125,22 @@ async def test_a_digest_claimed_by_an_instance_that_died_is_sent_once_by_another
     [digest] = notifier.sent
     assert sorted(a.event.id for a in digest.bundle) == ["cpsc-24222", "cpsc-25283"]
     assert [status for _, status, _ in waiting(dcore)] == ["sent", "sent"]
+
+
+async def test_a_digest_answered_gone_counts_as_one_gone_answer_not_one_per_alert_in_it(dcore):
+    dispatch(dcore, CHAT, "/settings digest 9")
+    notifier = ScriptedNotifier()
+    worker = DeliveryWorker(dcore, {"test": notifier})
+    queue(dcore, "24222")
+    queue(dcore, "25283")
+    await worker.drain()  # held for 09:00
+    dcore.clock.now = datetime(2026, 3, 29, 9, tzinfo=UTC)
+    notifier.script[int(CHAT.address)] = [Outcome(OutcomeKind.GONE, error="Bad Request: chat not found")]
+    await worker.drain()  # the digest of two, answered gone once: one answer, not two
+    assert notifier.calls == [int(CHAT.address)]
+    with dcore.session() as session:
+        assert session.get(DestinationRow, (CHAT.platform, CHAT.address)).gone_count == 1
+    assert [status for _, status, _ in waiting(dcore)] == ["pending", "pending"]
 
 
 async def test_quiet_hours_hold_an_alert_until_they_end_but_not_a_fire_hazard(dcore):
