@@ -21,15 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.check_latency import percentile
+
 ROW = "{:<44} {:>5} {:>10} {:>10} {:>5}"
 CLI = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def percentile(samples: list[float], q: float) -> float:
-    """Return the ``q`` quantile of ``samples`` (nearest rank)."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def environment(workdir: Path, db: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ from bot.core import Core
 from bot.dataset import load_bundled
 from bot.errors import RecallbotError
 from bot.ratelimit import CommandLimiter
-from storage.db import make_engine, migrate, startup_lock
+from storage.db import error_reason, make_engine, migrate, startup_lock
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,8 @@ def open_core(config: Config) -> Core:
     except SQLAlchemyError as error:
         engine.dispose()
         where = make_url(config.storage.url).render_as_string(hide_password=True)
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise StartupError(
-            f"Could not open the database {where} ({reason}). Is it running, and is [storage] url right?"
+            f"Could not open the database {where} ({error_reason(error)}). Is it running, and is [storage] url right?"
         ) from None
     if report.new or report.updated or report.unchanged:
         logger.info(

@@ -403,13 +403,14 @@ def photo(core: Core, dest: Destination, result: PhotoResult) -> Reply:
     if not result.opened:
         return Reply(_(messages.PHOTO_UNREADABLE))
     if result.barcodes:
-        replies = [check(core, dest, _printed(code)) for code in result.barcodes]
-        listed = next((r for r in replies if r.check and r.check.verdict is Verdict.RECALLED), None)
-        if listed is not None:
-            return listed
+        unlisted: list[Reply] = []
+        for code in result.barcodes:  # checked until one is listed: each check is a lookup
+            reply = check(core, dest, _printed(code))
+            if reply.check and reply.check.verdict is Verdict.RECALLED:
+                return reply
+            unlisted.append(reply)
         # Most notices name models, not barcodes: a barcode in none of them says little about the product.
-        unlisted = replies[0]
-        return dataclasses.replace(unlisted, text=f"{unlisted.text}\n{_(messages.PHOTO_BARCODE_UNLISTED)}")
+        return dataclasses.replace(unlisted[0], text=f"{unlisted[0].text}\n{_(messages.PHOTO_BARCODE_UNLISTED)}")
     if not result.ocr_ran:
         return Reply(_(messages.PHOTO_NO_OCR))
     if not result.candidates:

@@ -188,7 +188,7 @@ class DeliveryWorker:
         now = self.core.clock()
         with self.core.session(write=True) as session:
             # Forgetting an instance frees its claims: never sooner than it is presumed dead.
-            stale_after = max(self.dead_after, timedelta(seconds=15))
+            stale_after = max(self.dead_after, outbox.INSTANCE_FORGOTTEN_AFTER)
             live = outbox.heartbeat(session, self.instance_id, now, stale_after=stale_after)
             session.commit()
         self._last_heartbeat = now

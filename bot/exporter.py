@@ -33,14 +33,12 @@ from sqlmodel import Session
 from bot.app import StartupError
 from bot.config import Config
 from bot.core import Core
-from bot.logs import mask_passwords
 from bot.metrics import NO_METRICS, AlertOutcome, Metrics, activated
-from storage import repo, stats
+from storage import outbox, repo, stats
+from storage.db import error_reason
 
 logger = logging.getLogger(__name__)
 
-# An instance silent this long is forgotten by the others' heartbeats (DeliveryWorker.heartbeat).
-ALIVE_WITHIN = timedelta(seconds=15)
 # A source's download takes from a fraction of a second to minutes (Safety Gate's weekly reports, 1 s apart).
 FETCH_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
@@ -115,11 +113,6 @@ class PrometheusMetrics(Metrics):
         return self._check_seconds.time()
 
 
-def _reason(error: Exception) -> str:
-    """Return a database error's first line, any password in it masked."""
-    return mask_passwords(str(getattr(error, "orig", None) or error).splitlines()[0])
-
-
 class DatabaseGauges:
     """A collector of what the shared database holds, read at each scrape: the same figures on every instance."""
 
@@ -136,9 +129,9 @@ class DatabaseGauges:
             with self.core.session() as session:
                 now = self.core.clock()
                 backlog = stats.backlog(session, now)
-                alive = stats.instances_alive(session, now - ALIVE_WITHIN)
+                alive = stats.instances_alive(session, now - outbox.INSTANCE_FORGOTTEN_AFTER)
         except SQLAlchemyError as error:
-            logger.warning("metrics: could not read the database (%s)", _reason(error))
+            logger.warning("metrics: could not read the database (%s)", error_reason(error))
             return []
         return self._gauges(backlog, alive, now)
 
@@ -170,7 +163,7 @@ def health(core: Core, interval: timedelta) -> Health:
         with core.session() as session:
             last = repo.get_meta(session, "last_check_at")
     except SQLAlchemyError as error:
-        return Health(False, f"database unreachable: {_reason(error)}")
+        return Health(False, f"database unreachable: {error_reason(error)}")
     if last is None:
         return Health(False, "no checker pass has ended yet")
     age = max(0.0, (core.clock() - datetime.fromisoformat(last)).total_seconds())  # another host's clock may lead

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.events import Event
 
 INSTANT, DIGEST, DIGEST_ALL = "instant", "digest", "digest_all"
-MODES = (INSTANT, DIGEST, DIGEST_ALL)
 
 # Words of the hazards an owner must hear about at once, as CPSC, Health Canada, the EU and
 # the ACCC write them ("fire and burn hazards", "electric shock", "choking", "death").
@@ -83,11 +82,11 @@ class Schedule:
 
     def hold(self, event: Event, now: datetime) -> tuple[datetime, bool] | None:
         """Return (when to send, whether in the digest) for an alert that must wait, or None to send now."""
-        serious = is_serious(event) and self.mode != DIGEST_ALL
-        if serious:
-            return None
-        if self.mode in (DIGEST, DIGEST_ALL):
+        if self.mode == DIGEST_ALL:
             return next_local(now, self.digest_hour, self.tz), True
-        if self.quiet(now) and self.quiet_to is not None:
+        # The hazard is read only when the chat's settings would hold the alert (most chats: never).
+        if self.mode == DIGEST and not is_serious(event):
+            return next_local(now, self.digest_hour, self.tz), True
+        if self.mode == INSTANT and self.quiet(now) and self.quiet_to is not None and not is_serious(event):
             return next_local(now, self.quiet_to, self.tz), False
         return None

@@ -35,6 +35,7 @@ ANSWER_WITHIN = 2.0  # Discord drops an interaction not answered in 3 s: defer a
 TYPE_CHOICES = [
     Choice(name=kind, value=kind) for kind in ("brand", "model", "supplier")
 ]  # named by messages.KIND_WORDS
+# Each language in its own words, as a picker shows them; one per i18n.LANGUAGES (README "Adding a language").
 LANGUAGE_CHOICES = [Choice(name="English", value="en"), Choice(name="中文", value="zh")]
 # Slash command and option names as Chinese users see them (Discord's name_localizations).
 SLASH_NAMES = [

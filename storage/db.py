@@ -65,6 +65,11 @@ def writer(engine: Engine) -> Engine:
 _EXAMPLES = "use e.g. sqlite:///recallbot.db or postgresql+psycopg://user@host/db"
 
 
+def error_reason(error: Exception) -> str:
+    """Return a database error's first line, any password in it masked: what a sentence or a log line quotes."""
+    return mask_passwords(str(getattr(error, "orig", None) or error).splitlines()[0])
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for a database URL, with SQLite set up for WAL.
 

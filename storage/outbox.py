@@ -40,6 +40,9 @@ PENDING, SENT, FAILED, GONE = "pending", "sent", "failed", "gone"
 # busy database, a GC pause) and send them twice; longer keeps the killed instance's users
 # waiting. Instances' clocks must agree to well within this (NTP).
 CLAIMER_DEAD_AFTER = timedelta(seconds=5)
+# An instance silent this long is dropped from the instance table by the others' heartbeats (and no
+# longer counted alive by the metrics); never sooner than CLAIMER_DEAD_AFTER.
+INSTANCE_FORGOTTEN_AFTER = timedelta(seconds=15)
 ONE_OFF_OWNER = "one-off"  # a claimer that never heartbeats: a script or a test
 
 

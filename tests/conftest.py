@@ -76,6 +76,16 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+class Ticks:
+    """A monotonic clock (seconds, a float) a test moves by hand; pass it where ``time.monotonic`` is taken."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def eventually(condition: Callable[[], object], timeout: float = 10.0, every: float = 0.02) -> None:
     """Wait until ``condition()`` is true (awaited if it is a coroutine); fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

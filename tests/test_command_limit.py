@@ -13,7 +13,7 @@ from bot.events import Destination
 from bot.ratelimit import Admission, CommandLimiter
 from notifiers.discord_lifecycle import discord_running
 from notifiers.telegram_bot import telegram_running
-from tests.conftest import eventually
+from tests.conftest import Ticks, eventually
 from tests.fake_discord import GUILD_ID
 from tests.test_discord import config as discord_config
 from tests.test_telegram import config as telegram_config
@@ -24,19 +24,9 @@ ANSWER = messages.MORE_NONE  # the answer to /more in a chat that asked nothing 
 PHOTO = b"\xff\xd8 a picture, never downloaded: it is ignored first"
 
 
-class Seconds:
-    """A monotonic clock a test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Seconds:
-    return Seconds()
+def clock() -> Ticks:
+    return Ticks()
 
 
 @pytest.fixture

@@ -24,16 +24,8 @@ from notifiers.discord_render import (
     reply_pages,
 )
 from tests import fake_discord
-from tests.conftest import slice_event, slice_records
+from tests.conftest import Ticks, slice_event, slice_records
 from tests.fake_discord import ALERTS, GENERAL
-
-
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

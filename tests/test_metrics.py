@@ -17,13 +17,14 @@ from bot.app import StartupError
 from bot.checker import Checker
 from bot.commands import Core, dispatch
 from bot.config import CheckerConfig, Config, MetricsConfig
-from bot.delivery import DeliveryWorker, Limits, Outcome, OutcomeKind
-from bot.events import Alert, Destination
+from bot.delivery import DeliveryWorker, Outcome, OutcomeKind
+from bot.events import Destination
 from bot.exporter import serving
 from bot.metrics import NO_METRICS
 from bot.sources.cpsc import CpscSource
 from storage.db import make_engine
 from tests.conftest import RECALLBOT, Clock, clean_env, core_with_alerts, slice_records
+from tests.test_delivery import ScriptedNotifier
 
 API = "https://cpsc.test/RestWebServices/Recall"
 INTERVAL = 60  # [checker] interval_seconds of these tests: /health allows two
@@ -48,22 +49,6 @@ def value(samples: dict, name: str, **labels: str) -> float | None:
     return samples.get((name, tuple(sorted(labels.items()))))
 
 
-class ScriptedNotifier:
-    """Answers each chat with its scripted outcome (default: sent)."""
-
-    platform = "test"
-    limits = Limits(per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000, concurrency=4)
-
-    def __init__(self, script: dict[int, Outcome]) -> None:
-        self.script = script
-
-    def is_group(self, address: str) -> bool:
-        return False
-
-    async def send(self, alert: Alert) -> Outcome:
-        return self.script.get(int(alert.destination.address), Outcome.sent())
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2025, 7, 1, 12, 0, tzinfo=UTC))
@@ -71,13 +56,12 @@ def clock() -> Clock:
 
 async def test_alerts_delivered_are_counted_by_platform_and_the_queue_read_from_the_database(engine, clock):
     core = core_with_alerts(engine, clock, range(1, 6))  # an alert queued for chats 1..5 of platform "test"
-    notifier = ScriptedNotifier(
-        {
-            2: Outcome(OutcomeKind.GONE, error="Forbidden: bot was blocked by the user"),
-            3: Outcome(OutcomeKind.FAILED, error="Bad Request: message is too long"),
-            4: Outcome(OutcomeKind.RETRY, error="Too Many Requests", retry_after=30),
-        }
-    )
+    notifier = ScriptedNotifier()
+    notifier.script = {
+        2: [Outcome(OutcomeKind.GONE, error="Forbidden: bot was blocked by the user")],
+        3: [Outcome(OutcomeKind.FAILED, error="Bad Request: message is too long")],
+        4: [Outcome(OutcomeKind.RETRY, error="Too Many Requests", retry_after=30)],
+    }
     with serving(config(), core, CollectorRegistry()) as endpoint:
         assert endpoint.url is not None
         await DeliveryWorker(core, {"test": notifier}, metrics=endpoint.metrics).drain()

@@ -17,20 +17,10 @@ from bot.pacing import MARGIN, Pacer
 from notifiers.discord_notifier import classify
 from notifiers.telegram_bot import TelegramNotifier
 from tests import fake_telegram
-from tests.conftest import Clock, eventually, slice_event, subscribe_and_queue
+from tests.conftest import Clock, Ticks, eventually, slice_event, subscribe_and_queue
 from tests.fake_telegram import FakeBotApi
 
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
-
-
-class Ticks:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class QuietNotifier:
@@ -64,7 +54,7 @@ def test_stepping_the_wall_clock_back_an_hour_does_not_stall_pacing(sqlite_engin
 
 
 def test_the_rate_rises_while_sends_go_through_up_to_the_platform_limit():
-    ticks = Ticks()
+    ticks = Ticks(100.0)
     pacer = Pacer(Limits(per_second=25, platform_per_second=30), clock=ticks)
     send_for(pacer, ticks, 0.2)
     assert 25 < pacer.per_second < 30 * MARGIN
@@ -73,14 +63,14 @@ def test_the_rate_rises_while_sends_go_through_up_to_the_platform_limit():
 
 
 def test_without_a_platform_limit_the_rate_stays_at_the_budget():
-    ticks = Ticks()
+    ticks = Ticks(100.0)
     pacer = Pacer(Limits(per_second=25), clock=ticks)
     send_for(pacer, ticks, 5.0)
     assert pacer.per_second == 25
 
 
 def test_a_limit_lower_than_the_budget_is_learnt_from_one_429():
-    ticks = Ticks()
+    ticks = Ticks(100.0)
     pacer = Pacer(Limits(per_second=25, platform_per_second=30), clock=ticks)
     for chat in range(21):  # a platform allowing 20 a second refuses the 21st
         ticks.now += pacer.reserve(chat, False)
@@ -90,7 +80,7 @@ def test_a_limit_lower_than_the_budget_is_learnt_from_one_429():
 
 
 def test_429s_of_sends_booked_before_a_cut_do_not_cut_again():
-    ticks = Ticks()
+    ticks = Ticks(100.0)
     pacer = Pacer(Limits(per_second=25, platform_per_second=30), clock=ticks)
     send_for(pacer, ticks, 1.0)
     pacer.reserve(98, False)
@@ -102,7 +92,7 @@ def test_429s_of_sends_booked_before_a_cut_do_not_cut_again():
 
 
 def test_the_rate_never_falls_below_the_floor():
-    ticks = Ticks()
+    ticks = Ticks(100.0)
     pacer = Pacer(Limits(per_second=20, platform_per_second=30), clock=ticks)
     for chat in range(40):
         ticks.now += 5.0
@@ -112,7 +102,7 @@ def test_the_rate_never_falls_below_the_floor():
 
 
 def test_a_chats_own_429_blocks_that_chat_and_leaves_the_rate():
-    ticks = Ticks()
+    ticks = Ticks(100.0)
     pacer = Pacer(Limits(per_second=25, platform_per_second=30), clock=ticks)
     send_for(pacer, ticks, 1.0)
     pacer.reserve(7, False)
