@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
-from bot import i18n, messages, metrics, schedule
+from bot import i18n, messages, schedule
 from bot.core import Core
 from bot.errors import PhotoBusy, PhotoTooLarge, UsageError
 from bot.events import Destination, KeyType
@@ -162,7 +162,7 @@ def _run_check(core: Core, dest: Destination, query: str) -> CheckResult:
 
 def check(core: Core, dest: Destination, args: str) -> Reply:
     """Tell whether a model, product, brand or supplier is named in a recall or suspension."""
-    with metrics.active().checking():
+    with core.metrics.checking():
         result = _run_check(core, dest, args)
     shown = result.matches[:MAX_SHOWN]
     hidden = len(result.matches) - len(shown)

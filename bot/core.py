@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot import i18n
 from bot.events import Destination
 from bot.matching import Vocabulary
+from bot.metrics import NO_METRICS, Metrics
 from bot.ratelimit import Admission, CommandLimiter
 from storage import outbox, repo
 from storage.db import writer
@@ -41,6 +42,7 @@ class Core:
     engine: Engine
     clock: Callable[[], datetime] = utcnow
     limiter: CommandLimiter | None = None  # None: no command limit (tests, scripts)
+    metrics: Metrics = NO_METRICS  # the running bot's, while its metrics endpoint serves (bot.exporter.serving)
     _vocabulary: Vocabulary | None = field(default=None, repr=False)
     _vocabulary_version: str | None = field(default=None, repr=False)
 

@@ -33,7 +33,7 @@ from sqlmodel import Session
 from bot.app import StartupError
 from bot.config import Config
 from bot.core import Core
-from bot.metrics import NO_METRICS, AlertOutcome, Metrics, activated
+from bot.metrics import NO_METRICS, AlertOutcome, Metrics
 from storage import outbox, repo, stats
 from storage.db import error_reason
 
@@ -237,10 +237,11 @@ def serving(config: Config, core: Core, registry: CollectorRegistry | None = Non
     thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
     thread.start()
     logger.info("metrics on %s/metrics, health on %s/health", url, url)
+    previous, core.metrics = core.metrics, metrics  # /check is timed through the core
     try:
-        with activated(metrics):
-            yield Endpoint(metrics, url)
+        yield Endpoint(metrics, url)
     finally:
+        core.metrics = previous
         server.shutdown()  # returns once serve_forever has (within its 0.5 s poll)
         server.server_close()
         thread.join()

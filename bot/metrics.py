@@ -6,9 +6,9 @@ Each records through a :class:`Metrics` passed in. This base records nothing, so
 (``[metrics] port``). This module imports no metrics library: every other command starts
 without one.
 
-``/check`` is timed through :func:`active`: a command's signature is the same for every
-platform (core, destination, text), so the running bot's metrics are found in the context,
-as the chat's language is (``bot.i18n``); ``bot.exporter.serving`` sets them.
+``/check`` is timed through the core's metrics (``Core.metrics``): a command's signature is
+the same for every platform (core, destination, text), and ``bot.exporter.serving`` gives the
+core its metrics while the endpoint serves.
 
 The metrics, as the endpoint names them (counters end in ``_total``; a histogram adds
 ``_bucket``, ``_sum`` and ``_count``):
@@ -36,9 +36,7 @@ recallbot_instances_alive              instances whose delivery worker heartbeat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from contextvars import ContextVar
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -77,19 +75,3 @@ class Metrics:
 
 
 NO_METRICS = Metrics()
-_active: ContextVar[Metrics] = ContextVar("recallbot_metrics", default=NO_METRICS)
-
-
-def active() -> Metrics:
-    """Return the running bot's metrics; NO_METRICS outside `recallbot run` (a script, a test)."""
-    return _active.get()
-
-
-@contextmanager
-def activated(metrics: Metrics) -> Iterator[Metrics]:
-    """Make ``metrics`` the :func:`active` ones while the block runs, and in the tasks and threads it starts."""
-    token = _active.set(metrics)
-    try:
-        yield metrics
-    finally:
-        _active.reset(token)
