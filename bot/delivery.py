@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Concatenate, ParamSpec, Protocol
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -35,7 +35,6 @@ from storage.outbox import Claim
 
 logger = logging.getLogger(__name__)
 
-_P = ParamSpec("_P")
 
 MAX_ATTEMPTS = 12
 PAUSE_AFTER = 3
@@ -265,10 +264,7 @@ class DeliveryWorker:
             wait = pacer.chat_wait(claim.destination.address)
             if wait > 0.05:  # a busy or flood-waiting chat goes back in the queue: it must not hold up others
                 at = self.core.clock() + timedelta(seconds=wait)
-                for each in unit:
-                    await asyncio.to_thread(
-                        self._settle, outbox.mark_retry, each, at, outbox.PACED, count_attempt=False
-                    )
+                await asyncio.to_thread(self._put_back, unit, at, outbox.PACED)
                 continue
             await gates[platform].acquire()
             await pacer.acquire(claim.destination.address, notifier.is_group(claim.destination.address))
@@ -329,22 +325,18 @@ class DeliveryWorker:
             session.commit()
         return claims
 
-    def _settle(
-        self, mark: Callable[Concatenate[Session, Claim, _P], bool], claim: Claim, *args: _P.args, **kwargs: _P.kwargs
-    ) -> None:
+    def _put_back(self, unit: list[Claim], at: datetime, why: str) -> None:
+        """Return a message's deliveries to the queue unsent and uncounted until ``at``, in one transaction."""
         with self.core.session(write=True) as session:
-            mark(session, claim, *args, **kwargs)
+            for claim in unit:
+                outbox.mark_retry(session, claim, at, why, count_attempt=False)
             session.commit()
 
     async def _send(self, notifier: Notifier, pacer: Pacer, unit: list[Claim]) -> None:
         """Send one message (an alert, or a chat's digest) and settle every delivery it carries."""
         if self._presumed_dead():
             # Others may have taken these claims over and sent them: put them back rather than send them again.
-            at = self.core.clock()
-            for claim in unit:
-                await asyncio.to_thread(
-                    self._settle, outbox.mark_retry, claim, at, outbox.HEARTBEAT_LAPSED, count_attempt=False
-                )
+            await asyncio.to_thread(self._put_back, unit, self.core.clock(), outbox.HEARTBEAT_LAPSED)
             return
         alert = unit[0].alert if len(unit) == 1 and not unit[0].digest else digest_of(unit)
         try:
