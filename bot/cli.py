@@ -36,6 +36,7 @@ logger = logging.getLogger("recallbot")
 ONE_SHOT = ("check", "status")
 # As grep's: something was found, nothing was, the input could not be checked.
 FOUND, NOT_FOUND, BAD_INPUT = 0, 1, 2
+SIGPIPE_STATUS = 141  # what a shell reports for a command whose reader closed the pipe (128 + SIGPIPE)
 EPILOG = """\
 exit status of check: 0 when a query matched something (a recall, a possible match, a
 suspended supplier, or recalls of the brand named), 1 when none did, 2 when a query could
@@ -334,6 +335,11 @@ def _command(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `recallbot check X | head -1`: the reader has what it wanted
+        # Python ignores SIGPIPE, so the closed pipe arrives as this error; end as a program killed by SIGPIPE
+        # does (128 + 13), and send what is still buffered to /dev/null, or its flush at exit fails once more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_STATUS
     return 1
 
 

@@ -284,3 +284,13 @@ def test_console_at_a_terminal_prompts_and_recalls_the_last_session(tmp_path):
     assert "A1263" in (tmp_path / "data" / "recallbot" / "console_history").read_text()
     second = console_at_a_terminal(tmp_path, b"\x1b[A\r", yes)  # the up arrow brings back the last line typed
     assert yes in second
+
+
+def test_check_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path):
+    """`recallbot check X | head -1`: the closed pipe is no traceback, and the status is a SIGPIPE'd program's."""
+    process = subprocess.Popen(
+        [*RECALLBOT, "check", "A1263"], cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    process.stdout.close()  # the reader is gone before the answer is written
+    stderr = process.stderr.read().decode()
+    assert (process.wait(timeout=120), stderr) == (141, "")
